@@ -1,0 +1,345 @@
+//! Configuration from the environment (12-factor), typed and validated once at start. Every
+//! problem names the variable and what is wrong with it.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::http::auth::Authz;
+use crate::store::{Backend, DbSettings};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://todo.db";
+
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn invalid(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: DbSettings,
+    pub host: String,
+    pub port: u16,
+    /// The Prometheus listener's port; `None` when `METRICS_ENABLED=false`.
+    pub metrics_port: Option<u16>,
+    pub log_format: LogFormat,
+    pub token_pepper: Option<SecretString>,
+    pub token_pepper_previous: Option<SecretString>,
+    pub signup: bool,
+    pub authz: Authz,
+    pub auto_migrate: bool,
+    pub shutdown_timeout: Duration,
+    pub request_timeout: Duration,
+    pub otlp_endpoint: Option<String>,
+    pub service_name: String,
+    pub gcp_project: Option<String>,
+    pub cors_allow_origins: Vec<String>,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, or a map in tests).
+    /// Empty values count as unset, as they do for most 12-factor tooling.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let secret = |name: &str| get(name).map(SecretString::from);
+
+        let url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let url = database_url(&url, get("DATABASE_PASSWORD").map(SecretString::from))?;
+        let mut database = DbSettings::new(url);
+        database.max_connections = parse_number(
+            "DATABASE_MAX_CONNECTIONS",
+            get("DATABASE_MAX_CONNECTIONS"),
+            10u32,
+        )?;
+        if database.max_connections == 0 {
+            return Err(invalid("DATABASE_MAX_CONNECTIONS", "must be at least 1"));
+        }
+        database.acquire_timeout = parse_duration(
+            "DATABASE_ACQUIRE_TIMEOUT",
+            get("DATABASE_ACQUIRE_TIMEOUT"),
+            5,
+        )?;
+        database.statement_timeout = parse_duration(
+            "DATABASE_STATEMENT_TIMEOUT",
+            get("DATABASE_STATEMENT_TIMEOUT"),
+            10,
+        )?;
+
+        let metrics_enabled = parse_bool("METRICS_ENABLED", get("METRICS_ENABLED"), true)?;
+        let metrics_port = parse_number("METRICS_PORT", get("METRICS_PORT"), 9000u16)?;
+        let log_format = match get("LOG_FORMAT").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None => {
+                if std::io::stdout().is_terminal() {
+                    LogFormat::Text
+                } else {
+                    LogFormat::Json
+                }
+            }
+            Some("json") => LogFormat::Json,
+            Some("text" | "pretty") => LogFormat::Text,
+            Some(other) => {
+                return Err(invalid(
+                    "LOG_FORMAT",
+                    format!("'{other}' is not one of json, text"),
+                ));
+            }
+        };
+        let authz = match get("AUTHZ").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("team") => Authz::Team,
+            Some("strict") => Authz::Strict,
+            Some(other) => {
+                return Err(invalid(
+                    "AUTHZ",
+                    format!("'{other}' is not one of team, strict"),
+                ));
+            }
+        };
+        let shutdown_timeout = parse_duration("SHUTDOWN_TIMEOUT", get("SHUTDOWN_TIMEOUT"), 20)?;
+        let request_timeout = parse_duration("REQUEST_TIMEOUT", get("REQUEST_TIMEOUT"), 15)?;
+        if request_timeout.is_zero() {
+            return Err(invalid("REQUEST_TIMEOUT", "must be more than 0"));
+        }
+        let cors_allow_origins = get("CORS_ALLOW_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Config {
+            database,
+            host: get("HOST").unwrap_or_else(|| "0.0.0.0".to_owned()),
+            port: parse_number("PORT", get("PORT"), 8000u16)?,
+            metrics_port: metrics_enabled.then_some(metrics_port),
+            log_format,
+            token_pepper: secret("TOKEN_PEPPER"),
+            token_pepper_previous: secret("TOKEN_PEPPER_PREVIOUS"),
+            signup: parse_bool("SIGNUP", get("SIGNUP"), true)?,
+            authz,
+            auto_migrate: parse_bool("AUTO_MIGRATE", get("AUTO_MIGRATE"), true)?,
+            shutdown_timeout,
+            request_timeout,
+            otlp_endpoint: get("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            service_name: get("OTEL_SERVICE_NAME").unwrap_or_else(|| "todo-api".to_owned()),
+            gcp_project: get("GOOGLE_CLOUD_PROJECT"),
+            cors_allow_origins,
+        })
+    }
+}
+
+/// Validates `DATABASE_URL` and merges `DATABASE_PASSWORD` into it (ECS and Cloud Run inject
+/// one key of a managed secret, so the URL itself can be plain configuration).
+fn database_url(url: &str, password: Option<SecretString>) -> Result<SecretString, ConfigError> {
+    const VAR: &str = "DATABASE_URL";
+    let backend = Backend::from_url(url).ok_or_else(|| {
+        let scheme = url.split_once(':').map_or(url, |(s, _)| s);
+        invalid(
+            VAR,
+            format!(
+                "unsupported scheme '{scheme}' (expected sqlite:, postgres:, mysql: or mariadb:)"
+            ),
+        )
+    })?;
+    if backend == Backend::Sqlite {
+        return Ok(SecretString::from(url.to_owned()));
+    }
+    let mut parsed =
+        url::Url::parse(url).map_err(|e| invalid(VAR, format!("not a valid URL ({e})")))?;
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(invalid(VAR, "has no host"));
+    }
+    if let Some(password) = password {
+        if parsed.password().is_some() {
+            return Err(invalid(
+                "DATABASE_PASSWORD",
+                "is set, but DATABASE_URL already carries a password; keep one",
+            ));
+        }
+        if parsed.username().is_empty() {
+            return Err(invalid(VAR, "has no user name for DATABASE_PASSWORD"));
+        }
+        // `set_password` percent-encodes, so any character of a generated password is safe.
+        parsed
+            .set_password(Some(password.expose_secret()))
+            .map_err(|()| invalid(VAR, "cannot carry a password"))?;
+    }
+    Ok(SecretString::from(parsed.to_string()))
+}
+
+fn parse_bool(
+    var: &'static str,
+    value: Option<String>,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None => Ok(default),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some("0" | "false" | "no" | "off") => Ok(false),
+        Some(other) => Err(invalid(
+            var,
+            format!("'{other}' is not a boolean (true/false)"),
+        )),
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(
+    var: &'static str,
+    value: Option<String>,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match value {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|e| invalid(var, format!("'{v}' is not valid ({e})"))),
+    }
+}
+
+/// Whole seconds (`20`), or with a unit: `20s`, `500ms`.
+fn parse_duration(
+    var: &'static str,
+    value: Option<String>,
+    default_secs: u64,
+) -> Result<Duration, ConfigError> {
+    let Some(raw) = value else {
+        return Ok(Duration::from_secs(default_secs));
+    };
+    let v = raw.trim();
+    let parsed = if let Some(ms) = v.strip_suffix("ms") {
+        ms.trim().parse().map(Duration::from_millis)
+    } else {
+        v.strip_suffix('s')
+            .unwrap_or(v)
+            .trim()
+            .parse()
+            .map(Duration::from_secs)
+    };
+    parsed.map_err(|_| {
+        invalid(
+            var,
+            format!("'{raw}' is not a duration (seconds, e.g. 20, 20s or 500ms)"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let c = config(&[("LOG_FORMAT", "json")]).unwrap();
+        assert_eq!(c.database.url.expose_secret(), "sqlite://todo.db");
+        assert_eq!(
+            (c.host.as_str(), c.port, c.metrics_port),
+            ("0.0.0.0", 8000, Some(9000))
+        );
+        assert_eq!(c.shutdown_timeout, Duration::from_secs(20));
+        assert_eq!(c.request_timeout, Duration::from_secs(15));
+        assert!(c.signup && c.auto_migrate);
+        assert_eq!(c.authz, Authz::Team);
+        assert!(c.token_pepper.is_none());
+    }
+
+    #[test]
+    fn password_is_merged_into_the_url_percent_encoded() {
+        let c = config(&[
+            (
+                "DATABASE_URL",
+                "postgres://todo@db:5432/todo?sslmode=require",
+            ),
+            ("DATABASE_PASSWORD", "p@ss/w:rd"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.database.url.expose_secret(),
+            "postgres://todo:p%40ss%2Fw%3Ard@db:5432/todo?sslmode=require"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let cases = [
+            (
+                ("DATABASE_URL", "redis://localhost"),
+                "DATABASE_URL: unsupported scheme 'redis'",
+            ),
+            (("DATABASE_URL", "postgres://"), "DATABASE_URL: has no host"),
+            (("PORT", "eighty"), "PORT: 'eighty' is not valid"),
+            (("PORT", "70000"), "PORT: '70000' is not valid"),
+            (("SIGNUP", "maybe"), "SIGNUP: 'maybe' is not a boolean"),
+            (
+                ("AUTHZ", "loose"),
+                "AUTHZ: 'loose' is not one of team, strict",
+            ),
+            (
+                ("SHUTDOWN_TIMEOUT", "soon"),
+                "SHUTDOWN_TIMEOUT: 'soon' is not a duration",
+            ),
+            (
+                ("LOG_FORMAT", "xml"),
+                "LOG_FORMAT: 'xml' is not one of json, text",
+            ),
+        ];
+        for ((var, value), expected) in cases {
+            let err = config(&[(var, value)]).unwrap_err().to_string();
+            assert!(err.starts_with(expected), "{var}={value}: {err}");
+        }
+        let both = config(&[
+            ("DATABASE_URL", "postgres://u:x@h/db"),
+            ("DATABASE_PASSWORD", "y"),
+        ])
+        .unwrap_err();
+        assert_eq!(both.var, "DATABASE_PASSWORD");
+    }
+
+    #[test]
+    fn durations_take_units_and_metrics_can_be_disabled() {
+        let c = config(&[
+            ("SHUTDOWN_TIMEOUT", "8"),
+            ("REQUEST_TIMEOUT", "1500ms"),
+            ("METRICS_ENABLED", "false"),
+            ("AUTHZ", "STRICT"),
+        ])
+        .unwrap();
+        assert_eq!(c.shutdown_timeout, Duration::from_secs(8));
+        assert_eq!(c.request_timeout, Duration::from_millis(1500));
+        assert_eq!(c.metrics_port, None);
+        assert_eq!(c.authz, Authz::Strict);
+    }
+}

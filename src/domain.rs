@@ -1,0 +1,196 @@
+//! The records the API exchanges, shaped exactly as the FastAPI app's pydantic models
+//! serialize them (field order included), plus the inputs the store accepts.
+
+use serde::{Serialize, Serializer};
+use time::{Date, Duration, PrimitiveDateTime, Time, UtcOffset, macros::format_description};
+use utoipa::ToSchema;
+
+/// A task. `version` is the hidden optimistic-concurrency counter behind the `ETag`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Item {
+    pub title: String,
+    pub description: Option<String>,
+    pub id: i64,
+    pub owner_id: i64,
+    /// UTC, whole seconds, written without offset as the FastAPI app does.
+    #[serde(serialize_with = "serialize_naive")]
+    #[schema(value_type = String, example = "2023-01-03T12:00:00")]
+    pub created_at: PrimitiveDateTime,
+    pub done: bool,
+    #[serde(skip)]
+    pub version: i64,
+}
+
+impl Item {
+    /// The weak entity tag `W/"<id>-<version>"`.
+    pub fn etag(&self) -> String {
+        format!("W/\"{}-{}\"", self.id, self.version)
+    }
+}
+
+/// A user with its items (by id), the FastAPI `User` response model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct User {
+    pub email: String,
+    pub id: i64,
+    pub is_active: bool,
+    pub items: Vec<Item>,
+}
+
+/// `POST /users` and token rotation answer the user plus its new token, shown only there.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserWithToken {
+    #[serde(flatten)]
+    pub user: User,
+    pub token: String,
+}
+
+/// A user row without items, as the CLI and the auth layer see it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Account {
+    pub id: i64,
+    pub email: String,
+    pub is_active: bool,
+    pub is_admin: bool,
+}
+
+/// What authentication needs to know about the holder of a token.
+#[derive(Debug, Clone)]
+pub struct TokenOwner {
+    pub user_id: i64,
+    pub is_admin: bool,
+    pub token_hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub password_hash: String,
+    pub is_admin: bool,
+    pub token_selector: String,
+    pub token_hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewItem {
+    pub title: String,
+    pub description: Option<String>,
+    pub created_at: PrimitiveDateTime,
+}
+
+/// A partial update; `None` leaves the field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ItemChanges {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub done: Option<bool>,
+}
+
+impl ItemChanges {
+    pub fn is_empty(&self) -> bool {
+        self.title.is_none() && self.description.is_none() && self.done.is_none()
+    }
+}
+
+/// The filters of the item listings (problem 2).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemFilter {
+    pub owner_id: Option<i64>,
+    /// Half-open UTC range `[start, end)` on `created_at`.
+    pub created: Option<(PrimitiveDateTime, PrimitiveDateTime)>,
+    pub done: Option<bool>,
+    pub page: Page,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub skip: i64,
+    pub limit: i64,
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Page {
+            skip: 0,
+            limit: 100,
+        }
+    }
+}
+
+/// Japan Standard Time: the `date` filter names a calendar day there (the exercise's users are
+/// in Japan), while `created_at` is stored in UTC.
+pub const JST: UtcOffset = match UtcOffset::from_hms(9, 0, 0) {
+    Ok(offset) => offset,
+    Err(_) => panic!("valid offset"),
+};
+
+/// The UTC range `[start, end)` covering calendar day `day` in JST.
+pub fn jst_day_in_utc(day: Date) -> (PrimitiveDateTime, PrimitiveDateTime) {
+    let start = PrimitiveDateTime::new(day, Time::MIDNIGHT)
+        .assume_offset(JST)
+        .to_offset(UtcOffset::UTC);
+    let start = PrimitiveDateTime::new(start.date(), start.time());
+    (start, start + Duration::days(1))
+}
+
+/// The current UTC time truncated to whole seconds, as `created_at` is stored.
+pub fn now_utc_seconds() -> PrimitiveDateTime {
+    let now = time::OffsetDateTime::now_utc();
+    let now = now.replace_nanosecond(0).unwrap_or(now);
+    PrimitiveDateTime::new(now.date(), now.time())
+}
+
+fn serialize_naive<S: Serializer>(at: &PrimitiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+    let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    let text = at.format(&format).map_err(serde::ser::Error::custom)?;
+    s.serialize_str(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::{date, datetime};
+
+    #[test]
+    fn jst_day_starts_at_15_utc_the_day_before() {
+        let (start, end) = jst_day_in_utc(date!(2023 - 01 - 03));
+        assert_eq!(start, datetime!(2023-01-02 15:00:00));
+        assert_eq!(end, datetime!(2023-01-03 15:00:00));
+    }
+
+    #[test]
+    fn item_serializes_in_fastapi_field_order_without_version() {
+        let item = Item {
+            title: "t".into(),
+            description: None,
+            id: 3,
+            owner_id: 1,
+            created_at: datetime!(2023-01-01 00:00:00),
+            done: false,
+            version: 7,
+        };
+        assert_eq!(
+            serde_json::to_string(&item).unwrap(),
+            r#"{"title":"t","description":null,"id":3,"owner_id":1,"created_at":"2023-01-01T00:00:00","done":false}"#
+        );
+        assert_eq!(item.etag(), "W/\"3-7\"");
+    }
+
+    #[test]
+    fn user_with_token_puts_token_last() {
+        let user = User {
+            email: "a@b.c".into(),
+            id: 1,
+            is_active: true,
+            items: vec![],
+        };
+        let body = UserWithToken {
+            user,
+            token: "tok".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"email":"a@b.c","id":1,"is_active":true,"items":[],"token":"tok"}"#
+        );
+    }
+}

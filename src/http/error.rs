@@ -1,0 +1,132 @@
+//! The one error type of the HTTP layer. It renders FastAPI's shapes so that existing clients
+//! keep parsing them: `{"detail": "message"}`, and for `422` pydantic's list of errors.
+
+use std::borrow::Cow;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("Not authenticated")]
+    NotAuthenticated,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    BadRequest(&'static str),
+    #[error("{0}")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(&'static str),
+    #[error("Precondition Failed")]
+    PreconditionFailed,
+    #[error("Request body too large")]
+    PayloadTooLarge,
+    #[error("request validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("Service Unavailable")]
+    Unavailable(#[source] StoreError),
+    #[error("Request timed out")]
+    Timeout,
+    #[error("Internal Server Error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(_) => ApiError::Unavailable(err),
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::NotAuthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable(_) | ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// `{"detail": "..."}`: FastAPI's `HTTPException` body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HttpError {
+    pub detail: String,
+}
+
+/// `{"detail": [...]}`: FastAPI's `RequestValidationError` body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HttpValidationError {
+    pub detail: Vec<FieldError>,
+}
+
+/// One pydantic error: what was wrong (`type`, `msg`), where (`loc`), with what (`input`),
+/// and the limits involved (`ctx`, only where pydantic gives one).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FieldError {
+    #[serde(rename = "type")]
+    pub kind: Cow<'static, str>,
+    #[schema(value_type = Vec<Object>)]
+    pub loc: Vec<Value>,
+    pub msg: String,
+    #[schema(value_type = Object)]
+    pub input: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub ctx: Option<Value>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        match self {
+            ApiError::Validation(detail) => {
+                (status, Json(HttpValidationError { detail })).into_response()
+            }
+            ApiError::Internal(ref cause) => {
+                // The cause stays in the log (with the request id of the current span); the
+                // client learns nothing more than FastAPI would tell it.
+                tracing::error!(error = format!("{cause:#}"), "internal error");
+                detail(status, self.to_string())
+            }
+            ApiError::Unavailable(ref cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                detail(status, self.to_string())
+            }
+            ApiError::NotAuthenticated => {
+                let mut response = detail(status, self.to_string());
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("APIKey"));
+                response
+            }
+            other => detail(status, other.to_string()),
+        }
+    }
+}
+
+pub fn detail(status: StatusCode, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(HttpError {
+            detail: message.into(),
+        }),
+    )
+        .into_response()
+}

@@ -1,0 +1,417 @@
+//! Items: creation for a user, the filtered listings of problem 2, and read/update/delete
+//! with `ETag` / `If-Match`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::auth::Caller;
+use super::error::ApiError;
+use super::input::{BodyModel, Fields, Len, PathParams, QueryParams, RawBody, Validator};
+use super::{AppState, paginated};
+use crate::domain::{Item, ItemChanges, ItemFilter, NewItem, jst_day_in_utc, now_utc_seconds};
+use crate::store::Change;
+
+const TITLE: Len = Len {
+    min: 1,
+    max: Some(200),
+};
+const DESCRIPTION: Len = Len {
+    min: 0,
+    max: Some(2000),
+};
+
+/// `POST /users/{user_id}/items` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ItemCreate {
+    #[schema(min_length = 1, max_length = 200)]
+    pub title: String,
+    #[schema(max_length = 2000)]
+    pub description: Option<String>,
+}
+
+impl BodyModel for ItemCreate {
+    const NAME: &'static str = "ItemCreate";
+    fn from_fields(fields: &mut Fields<'_>) -> Option<Self> {
+        let title = fields.required_str("title", TITLE);
+        let description = fields.optional_str("description", DESCRIPTION);
+        Some(Self {
+            title: title?,
+            description: description?,
+        })
+    }
+}
+
+/// `PATCH` body: every field optional; `null` leaves the field as it is.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ItemUpdate {
+    #[schema(min_length = 1, max_length = 200)]
+    pub title: Option<String>,
+    #[schema(max_length = 2000)]
+    pub description: Option<String>,
+    pub done: Option<bool>,
+}
+
+impl BodyModel for ItemUpdate {
+    const NAME: &'static str = "ItemUpdate";
+    fn from_fields(fields: &mut Fields<'_>) -> Option<Self> {
+        let title = fields.optional_str("title", TITLE);
+        let description = fields.optional_str("description", DESCRIPTION);
+        let done = fields.optional_bool("done");
+        Some(Self {
+            title: title?,
+            description: description?,
+            done: done?,
+        })
+    }
+}
+
+fn with_etag(item: Item) -> Response {
+    let etag = HeaderValue::from_str(&item.etag()).ok();
+    let mut response = Json(item).into_response();
+    if let Some(etag) = etag {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
+}
+
+/// Creates a task assigned to user `user_id`.
+#[utoipa::path(
+    post, path = "/users/{user_id}/items", tag = "items",
+    params(("user_id" = i64, Path, description = "The user the task is assigned to")),
+    request_body = ItemCreate,
+    responses(
+        (status = 200, description = "The new item (with its ETag)", body = Item),
+        (status = 401, description = "Missing or invalid X-API-TOKEN", body = super::error::HttpError),
+        (status = 403, description = "AUTHZ=strict and not the caller", body = super::error::HttpError),
+        (status = 404, description = "User not found (absent or inactive)", body = super::error::HttpError),
+        (status = 413, description = "Body over 64 KiB", body = super::error::HttpError),
+        (status = 422, description = "Invalid path or body", body = super::error::HttpValidationError),
+    ),
+    security(("api_token" = []))
+)]
+pub async fn create_item(
+    caller: Caller,
+    State(state): State<AppState>,
+    path: PathParams,
+    body: RawBody,
+) -> Result<Response, ApiError> {
+    let mut input = Validator::new();
+    let user_id = input.path_id(&path, "user_id");
+    let new = input.body::<ItemCreate>(&body)?;
+    input.finish()?;
+    let (user_id, new) = (user_id.expect("validated"), new.expect("validated"));
+    caller.require_access_to(state.authz, user_id)?;
+    let item = NewItem {
+        title: new.title,
+        description: new.description,
+        created_at: now_utc_seconds(),
+    };
+    let item = state
+        .store
+        .create_item(user_id, item)
+        .await?
+        .ok_or(ApiError::NotFound("User not found"))?;
+    metrics::counter!("todo_items_created_total").increment(1);
+    Ok(with_etag(item))
+}
+
+/// The listing filters shared by the three item listings.
+fn item_filter(input: &mut Validator, query: &QueryParams) -> Option<ItemFilter> {
+    // FastAPI reports query errors in signature order: the original's skip and limit, then
+    // the filters problem 2 added.
+    let page = input.page(query);
+    let day = input.query_day(query, "date");
+    let done = input.query_bool(query, "done");
+    Some(ItemFilter {
+        owner_id: None,
+        created: day?.map(jst_day_in_utc),
+        done: done?,
+        page: page?,
+    })
+}
+
+/// A user's items, newest first, filtered by JST day and done.
+#[utoipa::path(
+    get, path = "/users/{user_id}/items", tag = "items",
+    params(
+        ("user_id" = i64, Path, description = "User id"),
+        ("date" = Option<String>, Query, pattern = r"^\d{8}$", example = "20230103", description = "A calendar day in JST (Asia/Tokyo), YYYYMMDD"),
+        ("done" = Option<bool>, Query, description = "true/false (also True/False, 1/0, yes/no, on/off, t/f, y/n)"),
+        ("skip" = Option<i64>, Query, minimum = 0, description = "Items to skip (default 0)"),
+        ("limit" = Option<i64>, Query, minimum = 0, maximum = 1000, description = "Items to return (default 100)"),
+    ),
+    responses(
+        (status = 200, description = "Newest created_at first (ties: higher id first); `Link: rel=\"next\"` when more may follow", body = Vec<Item>),
+        (status = 401, description = "Missing or invalid X-API-TOKEN", body = super::error::HttpError),
+        (status = 403, description = "AUTHZ=strict and not the caller", body = super::error::HttpError),
+        (status = 404, description = "User not found", body = super::error::HttpError),
+        (status = 422, description = "Invalid path or query", body = super::error::HttpValidationError),
+    ),
+    security(("api_token" = []))
+)]
+pub async fn list_user_items(
+    caller: Caller,
+    State(state): State<AppState>,
+    path: PathParams,
+    query: QueryParams,
+) -> Result<Response, ApiError> {
+    let mut input = Validator::new();
+    let user_id = input.path_id(&path, "user_id");
+    let filter = item_filter(&mut input, &query);
+    input.finish()?;
+    let (user_id, mut filter) = (user_id.expect("validated"), filter.expect("validated"));
+    caller.require_access_to(state.authz, user_id)?;
+    state
+        .store
+        .account(user_id)
+        .await?
+        .filter(|a| a.is_active)
+        .ok_or(ApiError::NotFound("User not found"))?;
+    filter.owner_id = Some(user_id);
+    let items = state.store.items(&filter).await?;
+    Ok(paginated(
+        &format!("/users/{user_id}/items"),
+        &query,
+        filter.page,
+        items,
+    ))
+}
+
+/// All users' items with the same filters and order.
+#[utoipa::path(
+    get, path = "/items", tag = "items",
+    params(
+        ("date" = Option<String>, Query, pattern = r"^\d{8}$", example = "20230103", description = "A calendar day in JST (Asia/Tokyo), YYYYMMDD"),
+        ("done" = Option<bool>, Query, description = "true/false (also True/False, 1/0, yes/no, on/off, t/f, y/n)"),
+        ("skip" = Option<i64>, Query, minimum = 0, description = "Items to skip (default 0)"),
+        ("limit" = Option<i64>, Query, minimum = 0, maximum = 1000, description = "Items to return (default 100)"),
+    ),
+    responses(
+        (status = 200, description = "Newest created_at first (ties: higher id first); `Link: rel=\"next\"` when more may follow", body = Vec<Item>),
+        (status = 401, description = "Missing or invalid X-API-TOKEN", body = super::error::HttpError),
+        (status = 403, description = "AUTHZ=strict and the caller is not an admin", body = super::error::HttpError),
+        (status = 422, description = "Invalid query", body = super::error::HttpValidationError),
+    ),
+    security(("api_token" = []))
+)]
+pub async fn list_items(
+    caller: Caller,
+    State(state): State<AppState>,
+    query: QueryParams,
+) -> Result<Response, ApiError> {
+    let mut input = Validator::new();
+    let filter = item_filter(&mut input, &query);
+    input.finish()?;
+    caller.require_board_access(state.authz)?;
+    let filter = filter.expect("validated");
+    let items = state.store.items(&filter).await?;
+    Ok(paginated("/items", &query, filter.page, items))
+}
+
+/// The caller's own items (the original exercise's `GET /me/items`).
+#[utoipa::path(
+    get, path = "/me/items", tag = "items",
+    params(
+        ("date" = Option<String>, Query, pattern = r"^\d{8}$", description = "A calendar day in JST (Asia/Tokyo), YYYYMMDD"),
+        ("done" = Option<bool>, Query, description = "Filter on done"),
+        ("skip" = Option<i64>, Query, minimum = 0, description = "Items to skip (default 0)"),
+        ("limit" = Option<i64>, Query, minimum = 0, maximum = 1000, description = "Items to return (default 100)"),
+    ),
+    responses(
+        (status = 200, description = "The caller's items, newest first", body = Vec<Item>),
+        (status = 401, description = "Missing or invalid X-API-TOKEN", body = super::error::HttpError),
+        (status = 422, description = "Invalid query", body = super::error::HttpValidationError),
+    ),
+    security(("api_token" = []))
+)]
+pub async fn list_my_items(
+    caller: Caller,
+    State(state): State<AppState>,
+    query: QueryParams,
+) -> Result<Response, ApiError> {
+    let mut input = Validator::new();
+    let filter = item_filter(&mut input, &query);
+    input.finish()?;
+    let mut filter = filter.expect("validated");
+    filter.owner_id = Some(caller.id);
+    let items = state.store.items(&filter).await?;
+    Ok(paginated("/me/items", &query, filter.page, items))
+}
+
+fn item_path(input: &mut Validator, path: &PathParams) -> Option<(i64, i64)> {
+    let user_id = input.path_id(path, "user_id");
+    let item_id = input.path_id(path, "item_id");
+    Some((user_id?, item_id?))
+}
+
+/// One item, with its `ETag`.
+#[utoipa::path(
+    get, path = "/users/{user_id}/items/{item_id}", tag = "items",
+    params(("user_id" = i64, Path, description = "Owner id"), ("item_id" = i64, Path, description = "Item id")),
+    responses(
+        (status = 200, description = "The item; `ETag: W/\"<id>-<version>\"`", body = Item),
+        (status = 401, description = "Missing or invalid X-API-TOKEN", body = super::error::HttpError),
+        (status = 403, description = "AUTHZ=strict and not the caller", body = super::error::HttpError),
+        (status = 404, description = "Item not found", body = super::error::HttpError),
+        (status = 422, description = "Invalid path", body = super::error::HttpValidationError),
+    ),
+    security(("api_token" = []))
+)]
+pub async fn get_item(
+    caller: Caller,
+    State(state): State<AppState>,
+    path: PathParams,
+) -> Result<Response, ApiError> {
+    let mut input = Validator::new();
+    let ids = item_path(&mut input, &path);
+    input.finish()?;
+    let (user_id, item_id) = ids.expect("validated");
+    caller.require_access_to(state.authz, user_id)?;
+    let item = state
+        .store
+        .item(user_id, item_id)
+        .await?
+        .ok_or(ApiError::NotFound("Item not found"))?;
+    Ok(with_etag(item))
+}
+
+/// The version `If-Match` asks for. `*` asks for none in particular; a list that names no
+/// version of this item (or is unreadable) can never match: version 0 does not exist.
+fn expected_version(headers: &HeaderMap, item_id: i64) -> Option<i64> {
+    let value = headers.get(header::IF_MATCH)?;
+    let Ok(value) = value.to_str() else {
+        return Some(0);
+    };
+    if value.trim() == "*" {
+        return None;
+    }
+    let version = value.split(',').find_map(|tag| {
+        let tag = tag.trim();
+        let tag = tag.strip_prefix("W/").unwrap_or(tag);
+        let (id, version) = tag.strip_prefix('"')?.strip_suffix('"')?.split_once('-')?;
+        (id.parse::<i64>().ok()? == item_id).then(|| version.parse::<i64>().ok())?
+    });
+    Some(version.unwrap_or(0))
+}
+
+/// Updates the given fields; with `If-Match`, only if the item is still at that version.
+#[utoipa::path(
+    patch, path = "/users/{user_id}/items/{item_id}", tag = "items",
+    params(
+        ("user_id" = i64, Path, description = "Owner id"),
+        ("item_id" = i64, Path, description = "Item id"),
+        ("If-Match" = Option<String>, Header, description = "An ETag from a previous response: the update happens only if the item has not changed since"),
+    ),
+    request_body = ItemUpdate,
+    responses(
+        (status = 200, description = "The updated item, with its new ETag", body = Item),
+        (status = 401, description = "Missing or invalid X-API-TOKEN", body = super::error::HttpError),
+        (status = 403, description = "AUTHZ=strict and not the caller", body = super::error::HttpError),
+        (status = 404, description = "Item not found", body = super::error::HttpError),
+        (status = 412, description = "If-Match names a stale version", body = super::error::HttpError),
+        (status = 422, description = "Invalid path or body", body = super::error::HttpValidationError),
+    ),
+    security(("api_token" = []))
+)]
+pub async fn update_item(
+    caller: Caller,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    path: PathParams,
+    body: RawBody,
+) -> Result<Response, ApiError> {
+    let mut input = Validator::new();
+    let ids = item_path(&mut input, &path);
+    let update = input.body::<ItemUpdate>(&body)?;
+    input.finish()?;
+    let ((user_id, item_id), update) = (ids.expect("validated"), update.expect("validated"));
+    caller.require_access_to(state.authz, user_id)?;
+    let changes = ItemChanges {
+        title: update.title,
+        description: update.description,
+        done: update.done,
+    };
+    match state
+        .store
+        .update_item(
+            user_id,
+            item_id,
+            changes,
+            expected_version(&headers, item_id),
+        )
+        .await?
+    {
+        Change::Done(item) => Ok(with_etag(item)),
+        Change::NotFound => Err(ApiError::NotFound("Item not found")),
+        Change::Stale => Err(ApiError::PreconditionFailed),
+    }
+}
+
+/// Deletes an item (with `If-Match`, only if unchanged).
+#[utoipa::path(
+    delete, path = "/users/{user_id}/items/{item_id}", tag = "items",
+    params(
+        ("user_id" = i64, Path, description = "Owner id"),
+        ("item_id" = i64, Path, description = "Item id"),
+        ("If-Match" = Option<String>, Header, description = "Delete only if the item is still at this ETag"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing or invalid X-API-TOKEN", body = super::error::HttpError),
+        (status = 403, description = "AUTHZ=strict and not the caller", body = super::error::HttpError),
+        (status = 404, description = "Item not found", body = super::error::HttpError),
+        (status = 412, description = "If-Match names a stale version", body = super::error::HttpError),
+        (status = 422, description = "Invalid path", body = super::error::HttpValidationError),
+    ),
+    security(("api_token" = []))
+)]
+pub async fn delete_item(
+    caller: Caller,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    path: PathParams,
+) -> Result<StatusCode, ApiError> {
+    let mut input = Validator::new();
+    let ids = item_path(&mut input, &path);
+    input.finish()?;
+    let (user_id, item_id) = ids.expect("validated");
+    caller.require_access_to(state.authz, user_id)?;
+    match state
+        .store
+        .delete_item(user_id, item_id, expected_version(&headers, item_id))
+        .await?
+    {
+        Change::Done(()) => Ok(StatusCode::NO_CONTENT),
+        Change::NotFound => Err(ApiError::NotFound("Item not found")),
+        Change::Stale => Err(ApiError::PreconditionFailed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn if_match(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::IF_MATCH, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn if_match_finds_this_items_version() {
+        assert_eq!(expected_version(&HeaderMap::new(), 5), None);
+        assert_eq!(expected_version(&if_match("*"), 5), None);
+        assert_eq!(expected_version(&if_match("W/\"5-3\""), 5), Some(3));
+        assert_eq!(expected_version(&if_match("\"5-3\""), 5), Some(3));
+        assert_eq!(
+            expected_version(&if_match("W/\"4-1\", W/\"5-9\""), 5),
+            Some(9)
+        );
+        assert_eq!(expected_version(&if_match("W/\"4-1\""), 5), Some(0));
+        assert_eq!(expected_version(&if_match("garbage"), 5), Some(0));
+    }
+}

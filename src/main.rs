@@ -1,0 +1,5 @@
+//! The `todo-api` binary: everything lives in the library.
+
+fn main() -> std::process::ExitCode {
+    todo_api::cli::main()
+}

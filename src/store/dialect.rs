@@ -1,0 +1,180 @@
+//! The few points where SQLite, PostgreSQL and MySQL/MariaDB differ, and how their errors are
+//! classified (retry the transaction, report the database unavailable, or a real fault).
+
+use std::future::Future;
+
+use sqlx::error::DatabaseError;
+use sqlx::mysql::MySqlDatabaseError;
+use sqlx::sqlite::SqliteError;
+use sqlx::{Database, Pool, Transaction};
+use time::PrimitiveDateTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Option<Self> {
+        let scheme = url.split_once(':')?.0.to_ascii_lowercase();
+        match scheme.as_str() {
+            "sqlite" => Some(Backend::Sqlite),
+            "postgres" | "postgresql" => Some(Backend::Postgres),
+            "mysql" | "mariadb" => Some(Backend::MySql),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+            Backend::MySql => "mysql",
+        }
+    }
+}
+
+pub(crate) trait Dialect: Database {
+    const BACKEND: Backend;
+    /// Row-lock clause for rows about to change (empty on SQLite: `BEGIN IMMEDIATE` already
+    /// holds the database's single write lock).
+    const FOR_UPDATE: &'static str;
+    /// Row-lock clause for rows that must not change until commit.
+    const FOR_SHARE: &'static str;
+    /// Whether `INSERT ... RETURNING id` exists (MySQL 8 has none, so the id comes from the
+    /// query result there).
+    const RETURNING_ID: bool;
+    const EXPLAIN: &'static str;
+
+    /// How `created_at` is bound: SQLite keeps the FastAPI app's sortable text
+    /// `YYYY-MM-DD HH:MM:SS`, the others a native timestamp.
+    type Timestamp: for<'q> sqlx::Encode<'q, Self> + sqlx::Type<Self> + Send + 'static;
+    fn timestamp(at: PrimitiveDateTime) -> Self::Timestamp;
+
+    /// Writes the `n`th (1-based) bind placeholder.
+    fn placeholder(n: usize) -> String;
+
+    fn inserted_id(result: &Self::QueryResult) -> i64;
+
+    /// One line of `EXPLAIN` output.
+    fn plan_line(row: &Self::Row) -> String;
+
+    /// Applies the embedded migrations of this backend.
+    fn migrate(pool: &Pool<Self>) -> impl Future<Output = super::StoreResult<()>> + Send;
+
+    /// Starts a transaction that will write.
+    fn begin_write(
+        pool: &Pool<Self>,
+    ) -> impl Future<Output = sqlx::Result<Transaction<'static, Self>>> + Send;
+
+    /// Rewrites `?` placeholders into this dialect's form (our SQL has no `?` in literals).
+    fn rewrite(sql: &str) -> String {
+        let mut out = String::with_capacity(sql.len() + 8);
+        let mut n = 0;
+        for ch in sql.chars() {
+            if ch == '?' {
+                n += 1;
+                out.push_str(&Self::placeholder(n));
+            } else {
+                out.push(ch);
+            }
+        }
+        out
+    }
+}
+
+/// Deadlocks, serialization failures and busy databases: the transaction may simply be run
+/// again.
+pub(crate) fn is_retryable(err: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = err else {
+        return false;
+    };
+    if let Some(my) = db.try_downcast_ref::<MySqlDatabaseError>() {
+        // 1213 deadlock, 1205 lock wait timeout.
+        return matches!(my.number(), 1213 | 1205);
+    }
+    let code = db.code().unwrap_or_default();
+    // PostgreSQL: 40P01 deadlock, 40001 serialization failure. SQLite: BUSY and LOCKED.
+    matches!(code.as_ref(), "40P01" | "40001")
+        || matches!(sqlite_primary_code(db.as_ref()), Some(5 | 6))
+}
+
+/// SQLite reports (extended) result codes as numbers; the low byte is the primary code.
+fn sqlite_primary_code(db: &dyn DatabaseError) -> Option<u32> {
+    db.try_downcast_ref::<SqliteError>()?;
+    db.code()?.parse::<u32>().ok().map(|n| n & 0xff)
+}
+
+/// Failures that say "the database is not there right now" rather than "this request is
+/// wrong": they become `503` and the service recovers when the database does.
+pub(crate) fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::BeginFailed => true,
+        sqlx::Error::Database(db) => {
+            if let Some(my) = db.try_downcast_ref::<MySqlDatabaseError>() {
+                // too many connections, server shutdown, statement timeouts (MariaDB, MySQL),
+                // lock wait timeout after retries.
+                return matches!(my.number(), 1040 | 1053 | 1969 | 3024 | 1205 | 1213);
+            }
+            if let Some(primary) = sqlite_primary_code(db.as_ref()) {
+                // busy/locked after the busy timeout, I/O error, disk full, can't open.
+                return matches!(primary, 5 | 6 | 10 | 13 | 14);
+            }
+            let code = db.code().unwrap_or_default();
+            let code = code.as_ref();
+            // PostgreSQL class 08 (connection), 53 (resources), 57 (operator intervention:
+            // shutdown, statement timeout 57014), and exhausted retries of 40xxx.
+            code.starts_with("08")
+                || code.starts_with("53")
+                || code.starts_with("57")
+                || code.starts_with("40")
+        }
+        _ => false,
+    }
+}
+
+/// A URL with any password replaced, for messages.
+pub(crate) fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backends_from_url_schemes() {
+        assert_eq!(Backend::from_url("sqlite://todo.db"), Some(Backend::Sqlite));
+        assert_eq!(Backend::from_url("sqlite::memory:"), Some(Backend::Sqlite));
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(Backend::from_url("MySQL://u@h/db"), Some(Backend::MySql));
+        assert_eq!(Backend::from_url("mariadb://u@h/db"), Some(Backend::MySql));
+        assert_eq!(Backend::from_url("redis://h"), None);
+        assert_eq!(Backend::from_url("todo.db"), None);
+    }
+
+    #[test]
+    fn redact_hides_passwords_only() {
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

@@ -1,0 +1,95 @@
+//! MySQL 8 and MariaDB 10.11+: the production alternative. Only SQL both accept is used
+//! (no `RETURNING`, `LOCK IN SHARE MODE` rather than MySQL-only `FOR SHARE`).
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use secrecy::ExposeSecret;
+use sqlx::migrate::Migrator;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+use sqlx::{AssertSqlSafe, MySql, Pool, Transaction};
+use time::PrimitiveDateTime;
+
+use super::dialect::{Backend, Dialect};
+use super::{DbSettings, Store, StoreError, StoreResult};
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/mysql");
+
+super::sql::portable_store!(sqlx::MySql);
+
+pub(super) fn connect(settings: &DbSettings) -> Result<Arc<dyn Store>, StoreError> {
+    let options = MySqlConnectOptions::from_str(settings.url.expose_secret())
+        .map_err(StoreError::Database)?
+        .charset("utf8mb4");
+    let timeout = settings.statement_timeout;
+    let pool = MySqlPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                // The statement timeout has a different name on each server: MariaDB's
+                // covers every statement, MySQL's only SELECTs.
+                let mariadb = format!("SET SESSION max_statement_time = {}", timeout.as_secs_f64());
+                if sqlx::query(AssertSqlSafe(mariadb))
+                    .execute(&mut *conn)
+                    .await
+                    .is_err()
+                {
+                    let mysql = format!("SET SESSION max_execution_time = {}", timeout.as_millis());
+                    sqlx::query(AssertSqlSafe(mysql))
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_lazy_with(options);
+    Ok(Arc::new(SqlStore::new(pool)))
+}
+
+impl Dialect for MySql {
+    const BACKEND: Backend = Backend::MySql;
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const FOR_SHARE: &'static str = " LOCK IN SHARE MODE";
+    const RETURNING_ID: bool = false;
+    const EXPLAIN: &'static str = "EXPLAIN ";
+
+    type Timestamp = PrimitiveDateTime;
+
+    fn timestamp(at: PrimitiveDateTime) -> PrimitiveDateTime {
+        at
+    }
+
+    fn placeholder(_n: usize) -> String {
+        "?".to_owned()
+    }
+
+    fn inserted_id(result: &sqlx::mysql::MySqlQueryResult) -> i64 {
+        i64::try_from(result.last_insert_id()).unwrap_or(i64::MAX)
+    }
+
+    fn plan_line(row: &sqlx::mysql::MySqlRow) -> String {
+        use sqlx::Row;
+        let column = |name: &str| {
+            row.try_get::<Option<String>, _>(name)
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+        };
+        format!(
+            "table={} type={} key={} extra={}",
+            column("table"),
+            column("type"),
+            column("key"),
+            column("Extra")
+        )
+    }
+
+    async fn migrate(pool: &Pool<Self>) -> StoreResult<()> {
+        Ok(MIGRATOR.run(pool).await?)
+    }
+
+    async fn begin_write(pool: &Pool<Self>) -> sqlx::Result<Transaction<'static, Self>> {
+        pool.begin().await
+    }
+}

@@ -1,0 +1,188 @@
+//! SQLite: the embedded default, and the FastAPI app's own database.
+//!
+//! WAL lets readers run beside the single writer; `synchronous=FULL` makes a commit durable
+//! on disk (power loss included) before the response is sent. sqlx turns neither on by
+//! itself. Writers take the write lock up front (`BEGIN IMMEDIATE`) and wait up to the busy
+//! timeout for it, so concurrent writers queue instead of failing with `SQLITE_BUSY`.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, Pool, Sqlite, SqliteConnection, Transaction};
+use time::PrimitiveDateTime;
+use time::macros::format_description;
+
+use super::dialect::{Backend, Dialect};
+use super::{DbSettings, Store, StoreError, StoreResult};
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+super::sql::portable_store!(sqlx::Sqlite);
+
+pub(super) fn connect(settings: &DbSettings) -> Result<Arc<dyn Store>, StoreError> {
+    let url = settings.url.expose_secret();
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(StoreError::Database)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true);
+    let mut pool = SqlitePoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout);
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        // Every connection to `:memory:` is a database of its own: keep exactly one, forever.
+        pool = pool
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None);
+    }
+    Ok(Arc::new(SqlStore::new(pool.connect_lazy_with(options))))
+}
+
+impl Dialect for Sqlite {
+    const BACKEND: Backend = Backend::Sqlite;
+    const FOR_UPDATE: &'static str = "";
+    const FOR_SHARE: &'static str = "";
+    const RETURNING_ID: bool = false;
+    const EXPLAIN: &'static str = "EXPLAIN QUERY PLAN ";
+
+    type Timestamp = String;
+
+    fn timestamp(at: PrimitiveDateTime) -> String {
+        at.format(format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second]"
+        ))
+        .expect("a calendar date always formats")
+    }
+
+    fn placeholder(_n: usize) -> String {
+        "?".to_owned()
+    }
+
+    fn inserted_id(result: &sqlx::sqlite::SqliteQueryResult) -> i64 {
+        result.last_insert_rowid()
+    }
+
+    fn plan_line(row: &sqlx::sqlite::SqliteRow) -> String {
+        use sqlx::Row;
+        row.try_get::<String, _>("detail").unwrap_or_default()
+    }
+
+    async fn migrate(pool: &Pool<Self>) -> StoreResult<()> {
+        set_aside_fastapi_tables(&mut *pool.acquire().await?).await?;
+        MIGRATOR.run(pool).await?;
+        adopt_fastapi_rows(&mut *pool.acquire().await?).await?;
+        Ok(())
+    }
+
+    async fn begin_write(pool: &Pool<Self>) -> sqlx::Result<Transaction<'static, Self>> {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+async fn table_exists(conn: &mut SqliteConnection, name: &str) -> sqlx::Result<bool> {
+    let count: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?")
+            .bind(name)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(count > 0)
+}
+
+/// A database written by the FastAPI app has `users(id, email, hashed_password, is_active)`
+/// and `items(id, title, description, owner_id, created_at, done)` and no migration history.
+/// Its tables are renamed out of the way so that the migrations create ours; their rows are
+/// copied in by `adopt_fastapi_rows`. Each step is its own transaction and the next run
+/// resumes from whichever state a crash left.
+async fn set_aside_fastapi_tables(conn: &mut SqliteConnection) -> sqlx::Result<()> {
+    if table_exists(conn, "_sqlx_migrations").await? {
+        return Ok(());
+    }
+    let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info('users')")
+        .fetch_all(&mut *conn)
+        .await?;
+    let is_fastapi = columns.iter().any(|c| c == "hashed_password")
+        && !columns.iter().any(|c| c == "token_hash");
+    if !is_fastapi {
+        return Ok(());
+    }
+    tracing::info!("adopting the FastAPI app's users and items tables");
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    sqlx::query("ALTER TABLE users RENAME TO fastapi_users")
+        .execute(&mut *tx)
+        .await?;
+    if table_exists(&mut tx, "items").await? {
+        sqlx::query("ALTER TABLE items RENAME TO fastapi_items")
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
+}
+
+/// Copies the FastAPI app's rows into our tables, keeping ids, emails, bcrypt hashes (they
+/// are verified and replaced by argon2id at their next use) and `created_at` (normalized to
+/// `YYYY-MM-DD HH:MM:SS`). Items whose owner does not exist, which the FastAPI app allowed,
+/// cannot satisfy our foreign key: they are kept in `fastapi_orphan_items`, not dropped.
+async fn adopt_fastapi_rows(conn: &mut SqliteConnection) -> sqlx::Result<()> {
+    if !table_exists(conn, "fastapi_users").await? {
+        return Ok(());
+    }
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    let users = sqlx::query(
+        "INSERT INTO users (id, email, hashed_password, is_active, is_admin) \
+         SELECT id, email, hashed_password, COALESCE(is_active, 1), 0 FROM fastapi_users ORDER BY id",
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let mut items = 0;
+    if table_exists(&mut tx, "fastapi_items").await? {
+        items = sqlx::query(
+            "INSERT INTO items (id, title, description, owner_id, created_at, done, version) \
+             SELECT id, COALESCE(title, ''), description, owner_id, \
+                    COALESCE(replace(substr(created_at, 1, 19), 'T', ' '), strftime('%Y-%m-%d %H:%M:%S', 'now')), \
+                    COALESCE(done, 0), 1 \
+             FROM fastapi_items WHERE owner_id IN (SELECT id FROM users) ORDER BY id",
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query(
+            "CREATE TABLE fastapi_orphan_items AS SELECT * FROM fastapi_items \
+             WHERE owner_id IS NULL OR owner_id NOT IN (SELECT id FROM users)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM fastapi_orphan_items")
+            .fetch_one(&mut *tx)
+            .await?;
+        if kept == 0 {
+            sqlx::query("DROP TABLE fastapi_orphan_items")
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            tracing::warn!(
+                kept,
+                "items without an existing owner kept in table fastapi_orphan_items"
+            );
+        }
+        sqlx::query("DROP TABLE fastapi_items")
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("DROP TABLE fastapi_users")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(users, items, "adopted the FastAPI app's data");
+    Ok(())
+}
