@@ -55,6 +55,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     tracing::info!(%address, backend = store.backend().name(), "listening");
 
+    if let Some(port) = config.metrics_port {
+        crate::metrics_endpoint::spawn(&config.host, port).await?;
+    }
+
     let router = app(state(&config, store.clone()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let listener = listener.tap_io(|tcp| {

@@ -21,6 +21,8 @@ use crate::domain::Page;
 pub const MAX_LIMIT: i64 = 1000;
 /// Bodies larger than this are refused with `413` (axum's `DefaultBodyLimit`, set in `app`).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Text fields may hold any character but NUL.
+const NO_NUL_PATTERN: &str = "^[^\\x00]*$";
 
 #[derive(Default)]
 pub struct Validator {
@@ -266,6 +268,18 @@ impl Fields<'_> {
             });
             return None;
         };
+        if text.contains('\0') {
+            // PostgreSQL cannot store NUL in text; refusing it everywhere keeps the backends
+            // alike, in the error pydantic gives for a `pattern` constraint.
+            self.errors.push(FieldError {
+                kind: "string_pattern_mismatch".into(),
+                loc: loc("body", name),
+                msg: format!("String should match pattern '{NO_NUL_PATTERN}'"),
+                input: value.clone(),
+                ctx: Some(json!({"pattern": NO_NUL_PATTERN})),
+            });
+            return None;
+        }
         let count = text.chars().count();
         let plural = |n: usize| if n == 1 { "character" } else { "characters" };
         if count < len.min {

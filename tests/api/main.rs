@@ -1,0 +1,15 @@
+//! The API test suite, written once and run on every backend (`sqlite::`, `postgres::`,
+//! `mysql::`) through `tower::ServiceExt::oneshot`.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod auth;
+mod authz;
+mod docs;
+mod items;
+mod listing;
+mod robustness;
+mod scenario;
+mod signup;
+mod users;

@@ -1,0 +1,158 @@
+//! The real `todo-api` binary as a child process, for end-to-end and fault tests.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_todo-api");
+
+pub struct Server {
+    pub child: Child,
+    /// `http://127.0.0.1:<port>`
+    pub base: String,
+    /// `http://127.0.0.1:<port>` of the metrics listener, when enabled.
+    pub metrics: Option<String>,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+/// Environment every test server gets: ephemeral ports, JSON logs.
+fn base_env(cmd: &mut Command) {
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .env("METRICS_PORT", "0")
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info");
+}
+
+impl Server {
+    /// Starts `todo-api serve` with `env` and waits until it listens.
+    pub fn start(env: &[(&str, &str)]) -> Server {
+        let mut cmd = Command::new(BIN);
+        base_env(&mut cmd);
+        cmd.arg("serve")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn todo-api");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel::<String>();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let (lines, tx) = (lines.clone(), tx.clone());
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    lines.lock().unwrap().push(line.clone());
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        let (mut base, mut metrics) = (None, None);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while base.is_none() || (metrics.is_none() && !env.contains(&("METRICS_ENABLED", "false")))
+        {
+            let wait = deadline.saturating_duration_since(std::time::Instant::now());
+            let Ok(line) = rx.recv_timeout(wait) else {
+                let _ = child.kill();
+                panic!(
+                    "todo-api did not start; output:\n{}",
+                    lines.lock().unwrap().join("\n")
+                );
+            };
+            let Ok(event) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            let address = event["address"].as_str().map(|a| format!("http://{a}"));
+            match event["message"].as_str() {
+                Some("listening") => base = address,
+                Some("metrics listening") => metrics = address,
+                _ => {}
+            }
+        }
+        Server {
+            child,
+            base: base.unwrap(),
+            metrics,
+            lines,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Every line the process wrote so far (stdout and stderr).
+    pub fn output(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// JSON log events so far.
+    pub fn events(&self) -> Vec<Value> {
+        self.output()
+            .iter()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the exit status, up to `timeout`.
+    pub fn wait(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a non-server subcommand to completion: (exit code, stdout, stderr).
+pub fn run(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> (i32, String, String) {
+    use std::io::Write;
+    let mut cmd = Command::new(BIN);
+    base_env(&mut cmd);
+    cmd.args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn todo-api");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
