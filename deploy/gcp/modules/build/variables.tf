@@ -1,0 +1,61 @@
+variable "project_id" {
+  description = "Project that runs the builds."
+  type        = string
+}
+
+variable "name" {
+  description = "Prefix of the trigger and service account names (e.g. todo-api-prod)."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the Cloud Build trigger (builds run in Japan), the repository and the Cloud Run service."
+  type        = string
+}
+
+variable "repository_id" {
+  description = "Artifact Registry Docker repository the build pushes to."
+  type        = string
+}
+
+variable "image_name" {
+  description = "Image name inside the repository."
+  type        = string
+  default     = "todo-api"
+}
+
+variable "github_owner" {
+  description = "GitHub owner of the source repository (the Cloud Build GitHub App must be installed on it)."
+  type        = string
+}
+
+variable "github_repository" {
+  description = "GitHub repository name."
+  type        = string
+}
+
+variable "branch_regex" {
+  description = "Pushes to branches matching this regex trigger a build and deploy."
+  type        = string
+  default     = "^main$"
+}
+
+variable "require_approval" {
+  description = "Builds wait for a manual approval in Cloud Build before they run (prod)."
+  type        = bool
+}
+
+variable "service_name" {
+  description = "Cloud Run service the build deploys."
+  type        = string
+}
+
+variable "job_name" {
+  description = "Cloud Run job that runs the migrations."
+  type        = string
+}
+
+variable "runtime_service_account_id" {
+  description = "Resource ID of the runtime service account the deploy attaches to revisions (actAs)."
+  type        = string
+}
