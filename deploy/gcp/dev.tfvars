@@ -1,0 +1,16 @@
+# dev: db-f1-micro, ZONAL, no replica, no deletion protection (locals.environments.dev).
+# terraform init -backend-config="bucket=<project>-tfstate" -backend-config="prefix=todo-api/dev"
+# terraform apply -var-file=dev.tfvars
+environment       = "dev"
+project_id        = "todo-api-dev-example"
+domain            = "api-dev.todo.example.com"
+image             = "asia-northeast1-docker.pkg.dev/todo-api-dev-example/todo-api/todo-api:bootstrap"
+github_owner      = "example-org"
+github_repository = "todo-api"
+build_branch      = "^main$"
+
+# The seed's geo restriction (Cloud Armor): Japan only; add up to three more countries.
+geo_allowed_region_codes = ["JP"]
+
+alert_email = "todo-api-dev-alerts@example.com"
+rust_log    = "debug,sqlx=warn"
