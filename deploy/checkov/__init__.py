@@ -1,0 +1,1 @@
+"""Custom checkov checks of todo-api (run with `checkov --external-checks-dir deploy/checkov`)."""
