@@ -114,8 +114,9 @@ pub fn main() -> ExitCode {
     match runtime.block_on(run(command, config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            tracing::error!(error = format!("{err:#}"), "todo-api failed");
-            eprintln!("todo-api: {err:#}");
+            let report = report(&err);
+            tracing::error!(error = %report, "todo-api failed");
+            eprintln!("todo-api: {report}");
             ExitCode::FAILURE
         }
     }
@@ -207,6 +208,22 @@ async fn admin(command: Command, state: &AppState) -> anyhow::Result<()> {
             )
         }
     }
+}
+
+/// The error and its causes on one line, skipping a cause whose text its parent already
+/// quotes (sqlx's and our errors include their source in their own message).
+fn report(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 fn api(err: ApiError) -> anyhow::Error {

@@ -9,6 +9,7 @@ pub mod health;
 pub mod input;
 pub mod items;
 mod pyjson;
+pub mod request_id;
 pub mod users;
 
 use std::ops::Deref;
@@ -84,7 +85,9 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state);
-    Router::new().fallback_service(MapRequestLayer::new(trim_trailing_slash).layer(routes))
+    Router::new()
+        .fallback_service(MapRequestLayer::new(trim_trailing_slash).layer(routes))
+        .layer(axum::middleware::from_fn(request_id::middleware))
 }
 
 async fn not_found() -> Response {

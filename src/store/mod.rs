@@ -33,11 +33,27 @@ pub use dialect::Backend;
 pub enum StoreError {
     /// The database cannot be reached or is shutting down: the request may succeed later.
     #[error("database unavailable: {0}")]
-    Unavailable(#[source] sqlx::Error),
+    Unavailable(sqlx::Error),
     #[error("database error: {0}")]
-    Database(#[source] sqlx::Error),
+    Database(sqlx::Error),
     #[error("migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(err: sqlx::migrate::MigrateError) -> Self {
+        use sqlx::migrate::MigrateError;
+        match err {
+            // A migration that could not run because the database is away is an outage,
+            // which `serve` waits out, not a broken migration.
+            MigrateError::Execute(inner) | MigrateError::ExecuteMigration(inner, _)
+                if dialect::is_unavailable(&inner) =>
+            {
+                StoreError::Unavailable(inner)
+            }
+            other => StoreError::Migrate(other),
+        }
+    }
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -175,6 +175,20 @@ async fn adopt_fastapi_rows(conn: &mut SqliteConnection) -> sqlx::Result<()> {
                 "items without an existing owner kept in table fastapi_orphan_items"
             );
         }
+        // Ids are never handed out again, orphans' included (AUTOINCREMENT's counter).
+        sqlx::query(
+            "UPDATE sqlite_sequence SET seq = (SELECT MAX(id) FROM fastapi_items) \
+             WHERE name = 'items' AND seq < (SELECT MAX(id) FROM fastapi_items)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO sqlite_sequence (name, seq) SELECT 'items', MAX(id) FROM fastapi_items \
+             WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'items') \
+             AND EXISTS (SELECT 1 FROM fastapi_items)",
+        )
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DROP TABLE fastapi_items")
             .execute(&mut *tx)
             .await?;

@@ -1,0 +1,10 @@
+//! Tests of the real `todo-api` binary: end to end over HTTP on port 0, the CLI, problem 3
+//! across two server processes, and adopting the FastAPI app's database.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod adoption;
+mod cli;
+mod concurrency;
+mod end_to_end;
