@@ -32,3 +32,13 @@ output "runtime_service_account" {
   description = "Service account of the Cloud Run service and job."
   value       = module.cloud_run.service_account_email
 }
+
+output "token_pepper_version" {
+  description = "TOKEN_PEPPER version the service runs with (the previous_version of the next pepper rotation)."
+  value       = module.secrets.token_pepper_version
+}
+
+output "database_read_replica" {
+  description = "Name of the Cloud SQL read replica (null without one)."
+  value       = module.database.replica_instance_name
+}

@@ -50,7 +50,7 @@ resource "google_project_iam_member" "build_log_writer" {
 
 resource "google_cloudbuild_trigger" "deploy" {
   project         = var.project_id
-  location        = var.region
+  location        = var.trigger_location
   name            = "${var.name}-deploy"
   description     = "Test, build, push, migrate and deploy todo-api on push to ${var.branch_regex}"
   filename        = "deploy/gcp/cloudbuild.yaml"

@@ -9,8 +9,14 @@ variable "name" {
 }
 
 variable "region" {
-  description = "Region of the Cloud Build trigger (builds run in Japan), the repository and the Cloud Run service."
+  description = "Region of the Artifact Registry repository and the Cloud Run service."
   type        = string
+}
+
+variable "trigger_location" {
+  description = "Location of the trigger and its builds. global runs on the default pool; a region (asia-northeast1) keeps builds in Japan but needs the GitHub repository connected in that region, and a private pool where Cloud Build restricts the default pool."
+  type        = string
+  default     = "global"
 }
 
 variable "repository_id" {
