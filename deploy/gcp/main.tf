@@ -73,6 +73,8 @@ module "secrets" {
   accessor_email          = module.cloud_run.service_account_email
   token_pepper_generation = var.token_pepper_generation
   labels                  = local.labels
+
+  depends_on = [google_project_service.enabled]
 }
 
 module "database" {
@@ -91,6 +93,8 @@ module "database" {
   password_secret_id  = module.secrets.secret_resource_ids["database_password"]
   password_generation = var.database_password_generation
   labels              = local.labels
+
+  depends_on = [google_project_service.enabled]
 }
 
 module "registry" {
@@ -149,6 +153,8 @@ module "load_balancer" {
   service_name             = module.cloud_run.service_name
   domain                   = var.domain
   geo_allowed_region_codes = var.geo_allowed_region_codes
+
+  depends_on = [google_project_service.enabled]
 }
 
 module "monitoring" {
@@ -163,6 +169,8 @@ module "monitoring" {
   alert_email           = var.alert_email
   min_instances         = local.cloud_run.min_instances
   log_retention_days    = local.env.log_retention_days
+
+  depends_on = [google_project_service.enabled]
 }
 
 module "build" {
@@ -179,4 +187,6 @@ module "build" {
   service_name               = module.cloud_run.service_name
   job_name                   = module.cloud_run.job_name
   runtime_service_account_id = module.cloud_run.service_account_id
+
+  depends_on = [google_project_service.enabled]
 }

@@ -74,8 +74,8 @@ variable "max_instances" {
   type        = number
 
   validation {
-    condition     = var.max_instances >= 1 && var.max_instances <= 100
-    error_message = "max_instances must be 1-100."
+    condition     = var.max_instances >= 1 && var.max_instances <= 100 && var.max_instances >= var.min_instances
+    error_message = "max_instances must be 1-100 and at least min_instances."
   }
 }
 

@@ -2,12 +2,16 @@
 # both to Cloud SQL and to the DATABASE_PASSWORD secret in the same apply, so it never lands in
 # Terraform state or plan files. Rotation: bump password_generation (docs/deploy-gcp.md).
 
+# All four character classes: the instance's password policy (COMPLEXITY_DEFAULT) demands them.
+# The password travels in DATABASE_PASSWORD, never inside a URL, so no character needs escaping.
 ephemeral "random_password" "app" {
-  length      = 32
-  special     = false
-  min_upper   = 2
-  min_lower   = 2
-  min_numeric = 2
+  length           = 32
+  special          = true
+  override_special = "!#%+-.=_~"
+  min_upper        = 2
+  min_lower        = 2
+  min_numeric      = 2
+  min_special      = 2
 }
 
 resource "google_sql_user" "app" {
