@@ -138,10 +138,6 @@ resource "google_sql_database_instance" "replica" {
   encryption_key_name  = var.kms_key_id
   deletion_protection  = var.deletion_protection
 
-  replica_configuration {
-    failover_target = false
-  }
-
   settings {
     tier                        = var.tier
     edition                     = "ENTERPRISE"
