@@ -87,6 +87,7 @@ def test_container_environment(cloud_run):
     assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://localhost:4317"
     assert env["OTEL_SERVICE_NAME"] == "todo-api"
     assert env["METRICS_ENABLED"] == "true"
+    assert env["METRICS_PORT"] == "${tostring(local.metrics_port)}", "the port the sidecar scrapes"
     assert "RUST_LOG" in env
 
     url = cloud_run.locals["database_url"]

@@ -20,7 +20,7 @@ locals {
     DATABASE_URL                = local.database_url
     DATABASE_MAX_CONNECTIONS    = tostring(var.database_max_connections)
     METRICS_ENABLED             = "true"
-    METRICS_PORT                = "9000"
+    METRICS_PORT                = tostring(local.metrics_port)
     OTEL_EXPORTER_OTLP_ENDPOINT = "http://localhost:4317"
     OTEL_SERVICE_NAME           = "todo-api"
   }
