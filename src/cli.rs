@@ -110,8 +110,13 @@ pub fn main() -> ExitCode {
         let path = if ready { "/health-check" } else { "/livez" };
         return runtime.block_on(healthcheck(&config, path, Duration::from_secs(timeout)));
     }
-    telemetry::init(config.log_format);
-    match runtime.block_on(run(command, config)) {
+    let result = runtime.block_on(async {
+        let telemetry = telemetry::init(&config);
+        let result = run(command, config).await;
+        telemetry.shutdown();
+        result
+    });
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let report = report(&err);

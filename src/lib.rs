@@ -6,7 +6,6 @@ pub mod config;
 pub mod credentials;
 pub mod domain;
 pub mod http;
-pub mod metrics_endpoint;
 pub mod server;
 pub mod store;
 pub mod telemetry;

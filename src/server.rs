@@ -25,6 +25,8 @@ pub fn state(config: &Config, store: Arc<dyn Store>) -> AppState {
         ),
         signup: config.signup,
         authz: config.authz,
+        request_timeout: config.request_timeout,
+        cors_allow_origins: config.cors_allow_origins.clone(),
     })
 }
 
@@ -56,7 +58,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(%address, backend = store.backend().name(), "listening");
 
     if let Some(port) = config.metrics_port {
-        crate::metrics_endpoint::spawn(&config.host, port).await?;
+        crate::telemetry::metrics::spawn(&config.host, port, store.clone()).await?;
     }
 
     let router = app(state(&config, store.clone()));

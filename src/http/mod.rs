@@ -8,6 +8,7 @@ pub mod error;
 pub mod health;
 pub mod input;
 pub mod items;
+pub mod middleware;
 mod pyjson;
 pub mod request_id;
 pub mod users;
@@ -41,6 +42,10 @@ pub struct Shared {
     /// Open sign-up (`SIGNUP`); when off, only an admin's token may create users.
     pub signup: bool,
     pub authz: Authz,
+    /// `REQUEST_TIMEOUT`: longer requests are answered `503`.
+    pub request_timeout: std::time::Duration,
+    /// `CORS_ALLOW_ORIGINS`; empty turns CORS off.
+    pub cors_allow_origins: Vec<String>,
 }
 
 impl AppState {
@@ -58,7 +63,12 @@ impl Deref for AppState {
 
 /// The API. Trailing slashes are trimmed before routing (`/users/` is `/users`), which is
 /// what FastAPI's redirect achieves for its clients.
+///
+/// Layers, outermost first: request id, security headers, CORS, trailing slash; then, inside
+/// the router (so that the route template is known): access log/metrics/trace, timeout,
+/// body limit.
 pub fn app(state: AppState) -> Router {
+    let cors = middleware::cors(&state.cors_allow_origins);
     let routes = Router::new()
         .route("/health-check", get(health::ready))
         .route("/livez", get(health::live))
@@ -84,9 +94,18 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::timeout,
+        ))
+        .layer(axum::middleware::from_fn(middleware::access))
         .with_state(state);
-    Router::new()
-        .fallback_service(MapRequestLayer::new(trim_trailing_slash).layer(routes))
+    let mut app =
+        Router::new().fallback_service(MapRequestLayer::new(trim_trailing_slash).layer(routes));
+    if let Some(cors) = cors {
+        app = app.layer(cors);
+    }
+    app.layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(request_id::middleware))
 }
 

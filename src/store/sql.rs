@@ -90,6 +90,22 @@ macro_rules! portable_store {
                 Self { pool }
             }
 
+            /// A pooled connection; the wait is measured (`db_pool_acquire_seconds`).
+            async fn conn(&self) -> sqlx::Result<sqlx::pool::PoolConnection<Db>> {
+                let started = std::time::Instant::now();
+                let conn = self.pool.acquire().await;
+                metrics::histogram!($crate::telemetry::metrics::POOL_ACQUIRE).record(started.elapsed().as_secs_f64());
+                conn
+            }
+
+            /// A write transaction on a pooled connection; the wait is measured too.
+            async fn begin(&self) -> sqlx::Result<sqlx::Transaction<'static, Db>> {
+                let started = std::time::Instant::now();
+                let tx = <Db as Dialect>::begin_write(&self.pool).await;
+                metrics::histogram!($crate::telemetry::metrics::POOL_ACQUIRE).record(started.elapsed().as_secs_f64());
+                tx
+            }
+
             /// Runs an INSERT and returns the new row's id, by `RETURNING id` where the
             /// dialect has it and from the query result otherwise.
             async fn insert(
@@ -132,7 +148,7 @@ macro_rules! portable_store {
                 for owner in owners {
                     query = query.bind(*owner);
                 }
-                query.fetch_all(&self.pool).await
+                query.fetch_all(&mut *self.conn().await?).await
             }
 
             async fn with_items(&self, accounts: Vec<Account>) -> sqlx::Result<Vec<User>> {
@@ -151,7 +167,7 @@ macro_rules! portable_store {
 
             /// One attempt; `Ok(None)` asks the caller to start over (see `deactivate_user`).
             async fn try_deactivate(&self, id: i64) -> sqlx::Result<Option<Deactivation>> {
-                let mut tx = <Db as Dialect>::begin_write(&self.pool).await?;
+                let mut tx = self.begin().await?;
                 let target = sqlx::query_as::<Db, Account>(sql!(
                     Db,
                     "SELECT id, email, is_active, is_admin FROM users WHERE id = ? AND is_active = ?",
@@ -203,7 +219,7 @@ macro_rules! portable_store {
             }
 
             async fn try_create_item(&self, owner_id: i64, item: &NewItem) -> sqlx::Result<Option<Item>> {
-                let mut tx = <Db as Dialect>::begin_write(&self.pool).await?;
+                let mut tx = self.begin().await?;
                 let owner: Option<i64> = sqlx::query_scalar(sql!(
                     Db,
                     "SELECT id FROM users WHERE id = ? AND is_active = ?",
@@ -272,7 +288,7 @@ macro_rules! portable_store {
                 changes: &ItemChanges,
                 if_version: Option<i64>,
             ) -> sqlx::Result<Change<Item>> {
-                let mut tx = <Db as Dialect>::begin_write(&self.pool).await?;
+                let mut tx = self.begin().await?;
                 let mut item = match Self::lock_item(&mut tx, owner_id, item_id, if_version).await? {
                     Change::Done(item) => item,
                     Change::NotFound => return Ok(Change::NotFound),
@@ -304,7 +320,7 @@ macro_rules! portable_store {
             }
 
             async fn try_delete_item(&self, owner_id: i64, item_id: i64, if_version: Option<i64>) -> sqlx::Result<Change<()>> {
-                let mut tx = <Db as Dialect>::begin_write(&self.pool).await?;
+                let mut tx = self.begin().await?;
                 match Self::lock_item(&mut tx, owner_id, item_id, if_version).await? {
                     Change::Done(_) => {}
                     Change::NotFound => return Ok(Change::NotFound),
@@ -338,12 +354,14 @@ macro_rules! portable_store {
                 <Db as Dialect>::BACKEND
             }
 
+            #[tracing::instrument(name = "db", skip_all, fields(db.system = <Db as Dialect>::BACKEND.name(), db.operation = "migrate"))]
             async fn migrate(&self) -> StoreResult<()> {
                 <Db as Dialect>::migrate(&self.pool).await
             }
 
+            #[tracing::instrument(name = "db", skip_all, fields(db.system = <Db as Dialect>::BACKEND.name(), db.operation = "ping"))]
             async fn ping(&self) -> StoreResult<()> {
-                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                sqlx::query("SELECT 1").execute(&mut *self.conn().await?).await?;
                 Ok(())
             }
 
@@ -355,10 +373,12 @@ macro_rules! portable_store {
                 }
             }
 
+            #[tracing::instrument(name = "db", skip_all, fields(db.system = <Db as Dialect>::BACKEND.name(), db.operation = "close"))]
             async fn close(&self) {
                 self.pool.close().await;
             }
 
+            #[tracing::instrument(name = "db", skip_all, fields(db.system = <Db as Dialect>::BACKEND.name(), db.operation = "create_user"))]
             async fn create_user(&self, user: NewUser) -> StoreResult<Option<Account>> {
                 let insert = sqlx::query(sql!(
                     Db,
@@ -372,7 +392,7 @@ macro_rules! portable_store {
                 .bind(user.is_admin)
                 .bind(user.token_selector)
                 .bind(user.token_hash);
-                let mut conn = self.pool.acquire().await?;
+                let mut conn = self.conn().await?;
                 match Self::insert(&mut conn, insert).await {
                     Ok(id) => Ok(Some(Account { id, email: user.email, is_active: true, is_admin: user.is_admin })),
                     Err(sqlx::Error::Database(err)) if err.is_unique_violation() => Ok(None),
@@ -380,35 +400,40 @@ macro_rules! portable_store {
                 }
             }
 
+            #[tracing::instrument(name = "db", skip_all, fields(db.system = <Db as Dialect>::BACKEND.name(), db.operation = "account_by_email"))]
             async fn account_by_email(&self, email: &str) -> StoreResult<Option<Account>> {
                 Ok(sqlx::query_as::<Db, Account>(sql!(Db, "SELECT id, email, is_active, is_admin FROM users WHERE email = ?"))
                     .bind(email.to_owned())
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *self.conn().await?)
                     .await?)
             }
 
+            #[tracing::instrument(name = "db", skip_all, fields(db.system = <Db as Dialect>::BACKEND.name(), db.operation = "account"))]
             async fn account(&self, id: i64) -> StoreResult<Option<Account>> {
                 Ok(sqlx::query_as::<Db, Account>(sql!(Db, "SELECT id, email, is_active, is_admin FROM users WHERE id = ?"))
                     .bind(id)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *self.conn().await?)
                     .await?)
             }
 
+            #[tracing::instrument(name = "db", skip_all, fields(db.system = <Db as Dialect>::BACKEND.name(), db.operation = "accounts"))]
             async fn accounts(&self) -> StoreResult<Vec<Account>> {
                 Ok(sqlx::query_as::<Db, Account>(sql!(Db, "SELECT id, email, is_active, is_admin FROM users ORDER BY id"))
-                    .fetch_all(&self.pool)
+                    .fetch_all(&mut *self.conn().await?)
                     .await?)
             }
 
+            #[tracing::instrument(name = "db", skip_all, fields(db.system = <Db as Dialect>::BACKEND.name(), db.operation = "set_admin"))]
             async fn set_admin(&self, id: i64, admin: bool) -> StoreResult<bool> {
                 let result = sqlx::query(sql!(Db, "UPDATE users SET is_admin = ? WHERE id = ?"))
                     .bind(admin)
                     .bind(id)
-                    .execute(&self.pool)
+                    .execute(&mut *self.conn().await?)
                     .await?;
                 Ok(result.rows_affected() > 0)
             }
 
+            #[tracing::instrument(name = "db", skip_all, fields(db.system = <Db as Dialect>::BACKEND.name(), db.operation = "token_owner"))]
             async fn token_owner(&self, selector: &str) -> StoreResult<Option<TokenOwner>> {
                 let row = sqlx::query(sql!(
                     Db,
@@ -416,7 +441,7 @@ macro_rules! portable_store {
                 ))
                 .bind(selector.to_owned())
                 .bind(true)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.conn().await?)
                 .await?;
                 let Some(row) = row else { return Ok(None) };
                 let hash: Option<String> = row.try_get("token_hash")?;
@@ -427,6 +452,7 @@ macro_rules! portable_store {
                 }))
             }
 
+            #[tracing::instrument(name = "db", skip_all, fields(db.system = <Db as Dialect>::BACKEND.name(), db.operation = "set_token"))]
             async fn set_token(&self, user_id: i64, selector: &str, hash: &str) -> StoreResult<bool> {
                 let result = sqlx::query(sql!(
                     Db,
@@ -436,38 +462,42 @@ macro_rules! portable_store {
                 .bind(hash.to_owned())
                 .bind(user_id)
                 .bind(true)
-                .execute(&self.pool)
+                .execute(&mut *self.conn().await?)
                 .await?;
                 Ok(result.rows_affected() > 0)
             }
 
+            #[tracing::instrument(name = "db", skip_all, fields(db.system = <Db as Dialect>::BACKEND.name(), db.operation = "upgrade_token_hash"))]
             async fn upgrade_token_hash(&self, selector: &str, old_hash: &str, new_hash: &str) -> StoreResult<()> {
                 sqlx::query(sql!(Db, "UPDATE users SET token_hash = ? WHERE token_selector = ? AND token_hash = ?"))
                     .bind(new_hash.to_owned())
                     .bind(selector.to_owned())
                     .bind(old_hash.to_owned())
-                    .execute(&self.pool)
+                    .execute(&mut *self.conn().await?)
                     .await?;
                 Ok(())
             }
 
+            #[tracing::instrument(name = "db", skip_all, fields(db.system = <Db as Dialect>::BACKEND.name(), db.operation = "password_hash"))]
             async fn password_hash(&self, user_id: i64) -> StoreResult<Option<String>> {
                 Ok(sqlx::query_scalar(sql!(Db, "SELECT hashed_password FROM users WHERE id = ? AND is_active = ?"))
                     .bind(user_id)
                     .bind(true)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *self.conn().await?)
                     .await?)
             }
 
+            #[tracing::instrument(name = "db", skip_all, fields(db.system = <Db as Dialect>::BACKEND.name(), db.operation = "set_password_hash"))]
             async fn set_password_hash(&self, user_id: i64, hash: &str) -> StoreResult<()> {
                 sqlx::query(sql!(Db, "UPDATE users SET hashed_password = ? WHERE id = ?"))
                     .bind(hash.to_owned())
                     .bind(user_id)
-                    .execute(&self.pool)
+                    .execute(&mut *self.conn().await?)
                     .await?;
                 Ok(())
             }
 
+            #[tracing::instrument(name = "db", skip_all, fields(db.system = <Db as Dialect>::BACKEND.name(), db.operation = "user"))]
             async fn user(&self, id: i64) -> StoreResult<Option<User>> {
                 let account = sqlx::query_as::<Db, Account>(sql!(
                     Db,
@@ -475,12 +505,13 @@ macro_rules! portable_store {
                 ))
                 .bind(id)
                 .bind(true)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.conn().await?)
                 .await?;
                 let Some(account) = account else { return Ok(None) };
                 Ok(self.with_items(vec![account]).await?.pop())
             }
 
+            #[tracing::instrument(name = "db", skip_all, fields(db.system = <Db as Dialect>::BACKEND.name(), db.operation = "users"))]
             async fn users(&self, page: Page) -> StoreResult<Vec<User>> {
                 let accounts = sqlx::query_as::<Db, Account>(sql!(
                     Db,
@@ -489,11 +520,12 @@ macro_rules! portable_store {
                 .bind(true)
                 .bind(page.limit)
                 .bind(page.skip)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.conn().await?)
                 .await?;
                 Ok(self.with_items(accounts).await?)
             }
 
+            #[tracing::instrument(name = "db", skip_all, fields(db.system = <Db as Dialect>::BACKEND.name(), db.operation = "deactivate_user"))]
             async fn deactivate_user(&self, id: i64) -> StoreResult<Deactivation> {
                 let mut attempt = 0;
                 loop {
@@ -508,10 +540,12 @@ macro_rules! portable_store {
                 }
             }
 
+            #[tracing::instrument(name = "db", skip_all, fields(db.system = <Db as Dialect>::BACKEND.name(), db.operation = "create_item"))]
             async fn create_item(&self, owner_id: i64, item: NewItem) -> StoreResult<Option<Item>> {
                 Ok(retrying!(self.try_create_item(owner_id, &item).await)?)
             }
 
+            #[tracing::instrument(name = "db", skip_all, fields(db.system = <Db as Dialect>::BACKEND.name(), db.operation = "item"))]
             async fn item(&self, owner_id: i64, item_id: i64) -> StoreResult<Option<Item>> {
                 Ok(sqlx::query_as::<Db, Item>(sql!(
                     Db,
@@ -519,20 +553,23 @@ macro_rules! portable_store {
                 ))
                 .bind(item_id)
                 .bind(owner_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.conn().await?)
                 .await?)
             }
 
+            #[tracing::instrument(name = "db", skip_all, fields(db.system = <Db as Dialect>::BACKEND.name(), db.operation = "items"))]
             async fn items(&self, filter: &ItemFilter) -> StoreResult<Vec<Item>> {
-                let rows = Self::items_query("", filter).fetch_all(&self.pool).await?;
+                let rows = Self::items_query("", filter).fetch_all(&mut *self.conn().await?).await?;
                 Ok(rows.iter().map(Item::from_row).collect::<sqlx::Result<Vec<_>>>()?)
             }
 
+            #[tracing::instrument(name = "db", skip_all, fields(db.system = <Db as Dialect>::BACKEND.name(), db.operation = "explain_items"))]
             async fn explain_items(&self, filter: &ItemFilter) -> StoreResult<String> {
-                let rows = Self::items_query(<Db as Dialect>::EXPLAIN, filter).fetch_all(&self.pool).await?;
+                let rows = Self::items_query(<Db as Dialect>::EXPLAIN, filter).fetch_all(&mut *self.conn().await?).await?;
                 Ok(rows.iter().map(<Db as Dialect>::plan_line).collect::<Vec<_>>().join("\n"))
             }
 
+            #[tracing::instrument(name = "db", skip_all, fields(db.system = <Db as Dialect>::BACKEND.name(), db.operation = "update_item"))]
             async fn update_item(
                 &self,
                 owner_id: i64,
@@ -543,6 +580,7 @@ macro_rules! portable_store {
                 Ok(retrying!(self.try_update_item(owner_id, item_id, &changes, if_version).await)?)
             }
 
+            #[tracing::instrument(name = "db", skip_all, fields(db.system = <Db as Dialect>::BACKEND.name(), db.operation = "delete_item"))]
             async fn delete_item(&self, owner_id: i64, item_id: i64, if_version: Option<i64>) -> StoreResult<Change<()>> {
                 Ok(retrying!(self.try_delete_item(owner_id, item_id, if_version).await)?)
             }

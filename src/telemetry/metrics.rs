@@ -1,0 +1,98 @@
+//! Prometheus metrics on a listener of their own (`METRICS_PORT`), never behind the load
+//! balancer. The names follow Prometheus conventions; route labels are templates
+//! (`/users/{user_id}`), never raw paths, so their number stays bounded.
+
+use std::sync::{Arc, OnceLock};
+
+use anyhow::Context;
+use axum::Router;
+use axum::routing::get;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+
+use crate::store::Store;
+
+pub const REQUESTS: &str = "http_requests_total";
+pub const REQUEST_DURATION: &str = "http_request_duration_seconds";
+pub const IN_FLIGHT: &str = "http_requests_in_flight";
+pub const POOL_ACQUIRE: &str = "db_pool_acquire_seconds";
+
+/// Latency buckets from 1 ms to 10 s (the alarms look at 1 s).
+const BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the global recorder (once per process) and returns its handle.
+pub fn recorder() -> anyhow::Result<PrometheusHandle> {
+    if let Some(handle) = HANDLE.get() {
+        return Ok(handle.clone());
+    }
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS)?
+        .install_recorder()
+        .context("installing the metrics recorder")?;
+    Ok(HANDLE.get_or_init(|| handle).clone())
+}
+
+/// Describes the metrics and records the build.
+fn describe(store: &dyn Store) {
+    metrics::describe_counter!(
+        REQUESTS,
+        "HTTP requests by method, route template and status"
+    );
+    metrics::describe_histogram!(
+        REQUEST_DURATION,
+        metrics::Unit::Seconds,
+        "HTTP request latency by method, route template and status"
+    );
+    metrics::describe_gauge!(IN_FLIGHT, "HTTP requests being served");
+    metrics::describe_histogram!(
+        POOL_ACQUIRE,
+        metrics::Unit::Seconds,
+        "Time spent waiting for a database connection"
+    );
+    metrics::describe_gauge!(
+        "db_pool_connections",
+        "Database connections by state (idle, in_use) and the pool's maximum (max)"
+    );
+    metrics::describe_counter!("todo_items_created_total", "Items created");
+    metrics::describe_counter!("todo_users_created_total", "Users created");
+    metrics::describe_counter!(
+        "todo_users_deleted_total",
+        "Users deleted (deactivated, items handed over)"
+    );
+    metrics::describe_gauge!(
+        "todo_build_info",
+        "Always 1; labels name the version and the database backend"
+    );
+    metrics::gauge!("todo_build_info", "version" => env!("CARGO_PKG_VERSION"), "backend" => store.backend().name()).set(1.0);
+}
+
+/// Binds the metrics listener and serves `GET /metrics` in the background.
+pub async fn spawn(host: &str, port: u16, store: Arc<dyn Store>) -> anyhow::Result<()> {
+    let handle = recorder()?;
+    describe(store.as_ref());
+    let listener = TcpListener::bind((host, port))
+        .await
+        .with_context(|| format!("binding metrics {host}:{port}"))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "metrics listening");
+    let render = move || {
+        // Pool figures are read when scraped, so they are never stale.
+        let stats = store.pool_stats();
+        metrics::gauge!("db_pool_connections", "state" => "idle").set(f64::from(stats.idle));
+        metrics::gauge!("db_pool_connections", "state" => "in_use")
+            .set(f64::from(stats.size.saturating_sub(stats.idle)));
+        metrics::gauge!("db_pool_connections", "state" => "max").set(f64::from(stats.max));
+        std::future::ready(handle.render())
+    };
+    let router = Router::new().route("/metrics", get(render));
+    tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, router).await {
+            tracing::error!(error = %err, "metrics listener failed");
+        }
+    });
+    Ok(())
+}
