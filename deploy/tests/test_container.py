@@ -215,10 +215,13 @@ def test_every_copied_source_exists_and_is_sent(instructions):
 
 
 def test_cargo_target_paths_are_sent():
-    """An explicit lib/bin/build-script path in Cargo.toml must reach the build context."""
+    """Every target Cargo.toml declares must reach the build context: cargo reads the whole
+    manifest even for `--bin todo-api`, and a declared target whose file is missing fails it."""
     manifest = tomllib.loads((REPO / "Cargo.toml").read_text())
     paths = [manifest.get("lib", {}).get("path", "src/lib.rs")]
     paths += [b.get("path", "src/main.rs") for b in manifest.get("bin", [])]
+    for kind, folder in (("test", "tests"), ("bench", "benches"), ("example", "examples")):
+        paths += [t.get("path", f"{folder}/{t['name']}.rs") for t in manifest.get(kind, [])]
     build = manifest["package"].get("build")
     if isinstance(build, str):
         paths.append(build)
