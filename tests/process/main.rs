@@ -8,3 +8,5 @@ mod adoption;
 mod cli;
 mod concurrency;
 mod end_to_end;
+mod faults;
+mod traces;
