@@ -624,10 +624,12 @@ async fn poll(
         if let Some(token) = token {
             request = request.header("X-API-TOKEN", token);
         }
-        if let Ok(resp) = request.send().await {
-            if resp.status().as_u16() == want {
-                return started.elapsed();
-            }
+        if request
+            .send()
+            .await
+            .is_ok_and(|resp| resp.status().as_u16() == want)
+        {
+            return started.elapsed();
         }
         assert!(
             started.elapsed() < within,
