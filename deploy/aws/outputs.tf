@@ -87,3 +87,28 @@ output "codestar_connection_arn" {
   description = "GitHub connection (complete the handshake in the console once)."
   value       = module.pipeline.codestar_connection_arn
 }
+
+output "private_subnet_ids" {
+  description = "Private subnets (one-off tasks, restores)."
+  value       = module.network.private_subnet_ids
+}
+
+output "ecs_security_group_id" {
+  description = "Security group of the tasks (one-off tasks)."
+  value       = module.network.ecs_security_group_id
+}
+
+output "db_security_group_id" {
+  description = "Security group of the database (restored instances get it too)."
+  value       = module.network.db_security_group_id
+}
+
+output "codedeploy_application" {
+  description = "CodeDeploy application (redeploys by hand)."
+  value       = module.pipeline.codedeploy_application
+}
+
+output "codedeploy_deployment_group" {
+  description = "CodeDeploy deployment group (redeploys by hand)."
+  value       = module.pipeline.codedeploy_deployment_group
+}
