@@ -99,9 +99,6 @@ module "ecs" {
   data_kms_key_arn        = module.kms.data_key_arn
   logs_kms_key_arn        = module.kms.logs_key_arn
   log_retention_days      = var.log_retention_days
-
-  # The service registers its targets through the HTTPS listener's target group.
-  depends_on = [module.alb]
 }
 
 module "observability" {

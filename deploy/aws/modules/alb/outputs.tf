@@ -26,6 +26,9 @@ output "test_listener_arn" {
 output "target_group_arns" {
   description = "Target group ARNs by name (blue, green)."
   value       = { for k, tg in aws_lb_target_group.this : k => tg.arn }
+  # ECS refuses a service whose target group no listener uses yet: whoever reads these ARNs
+  # (the ECS service) waits for the listeners.
+  depends_on = [aws_lb_listener.https, aws_lb_listener.test]
 }
 
 output "target_group_names" {

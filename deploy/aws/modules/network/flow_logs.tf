@@ -1,5 +1,7 @@
 # VPC flow logs (accepted and rejected traffic) to CloudWatch Logs, encrypted with the logs key.
 
+data "aws_caller_identity" "current" {}
+
 resource "aws_cloudwatch_log_group" "flow_logs" {
   name              = "/vpc/${var.name}/flow-logs"
   retention_in_days = var.log_retention_days
@@ -21,8 +23,6 @@ data "aws_iam_policy_document" "flow_logs_assume" {
     }
   }
 }
-
-data "aws_caller_identity" "current" {}
 
 resource "aws_iam_role" "flow_logs" {
   name               = "${var.name}-vpc-flow-logs"
