@@ -24,6 +24,7 @@ pub struct Resp {
     /// The body as JSON (`Value::Null` when empty or not JSON).
     pub body: Value,
     pub text: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Resp {
@@ -111,6 +112,7 @@ impl TestApp {
             headers,
             body,
             text,
+            bytes: bytes.to_vec(),
         }
     }
 
