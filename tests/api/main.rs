@@ -7,6 +7,7 @@ mod common;
 mod auth;
 mod authz;
 mod docs;
+mod headers;
 mod items;
 mod listing;
 mod robustness;
