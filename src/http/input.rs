@@ -42,6 +42,18 @@ impl Validator {
         }
     }
 
+    /// `finish`, then the validated value. The value is always there when nothing was wrong;
+    /// should a validator ever forget to report why it has none, that is a fault (500), not
+    /// a panic.
+    pub fn finish_with<T>(self, value: Option<T>) -> Result<T, ApiError> {
+        self.finish()?;
+        value.ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!(
+                "a validator returned no value and no error"
+            ))
+        })
+    }
+
     fn error(&mut self, error: FieldError) {
         self.errors.push(error);
     }

@@ -102,8 +102,7 @@ pub async fn create_item(
     let mut input = Validator::new();
     let user_id = input.path_id(&path, "user_id");
     let new = input.body::<ItemCreate>(&body)?;
-    input.finish()?;
-    let (user_id, new) = (user_id.expect("validated"), new.expect("validated"));
+    let (user_id, new) = input.finish_with(user_id.zip(new))?;
     caller.require_access_to(state.authz, user_id)?;
     let item = NewItem {
         title: new.title,
@@ -162,8 +161,7 @@ pub async fn list_user_items(
     let mut input = Validator::new();
     let user_id = input.path_id(&path, "user_id");
     let filter = item_filter(&mut input, &query);
-    input.finish()?;
-    let (user_id, mut filter) = (user_id.expect("validated"), filter.expect("validated"));
+    let (user_id, mut filter) = input.finish_with(user_id.zip(filter))?;
     caller.require_access_to(state.authz, user_id)?;
     state
         .store
@@ -205,9 +203,8 @@ pub async fn list_items(
 ) -> Result<Response, ApiError> {
     let mut input = Validator::new();
     let filter = item_filter(&mut input, &query);
-    input.finish()?;
+    let filter = input.finish_with(filter)?;
     caller.require_board_access(state.authz)?;
-    let filter = filter.expect("validated");
     let items = state.store.items(&filter).await?;
     Ok(paginated("/items", &query, filter.page, items))
 }
@@ -235,8 +232,7 @@ pub async fn list_my_items(
 ) -> Result<Response, ApiError> {
     let mut input = Validator::new();
     let filter = item_filter(&mut input, &query);
-    input.finish()?;
-    let mut filter = filter.expect("validated");
+    let mut filter = input.finish_with(filter)?;
     filter.owner_id = Some(caller.id);
     let items = state.store.items(&filter).await?;
     Ok(paginated("/me/items", &query, filter.page, items))
@@ -268,8 +264,7 @@ pub async fn get_item(
 ) -> Result<Response, ApiError> {
     let mut input = Validator::new();
     let ids = item_path(&mut input, &path);
-    input.finish()?;
-    let (user_id, item_id) = ids.expect("validated");
+    let (user_id, item_id) = input.finish_with(ids)?;
     caller.require_access_to(state.authz, user_id)?;
     let item = state
         .store
@@ -327,8 +322,7 @@ pub async fn update_item(
     let mut input = Validator::new();
     let ids = item_path(&mut input, &path);
     let update = input.body::<ItemUpdate>(&body)?;
-    input.finish()?;
-    let ((user_id, item_id), update) = (ids.expect("validated"), update.expect("validated"));
+    let ((user_id, item_id), update) = input.finish_with(ids.zip(update))?;
     caller.require_access_to(state.authz, user_id)?;
     let changes = ItemChanges {
         title: update.title,
@@ -377,8 +371,7 @@ pub async fn delete_item(
 ) -> Result<StatusCode, ApiError> {
     let mut input = Validator::new();
     let ids = item_path(&mut input, &path);
-    input.finish()?;
-    let (user_id, item_id) = ids.expect("validated");
+    let (user_id, item_id) = input.finish_with(ids)?;
     caller.require_access_to(state.authz, user_id)?;
     match state
         .store

@@ -93,8 +93,7 @@ pub async fn create_user(
     }
     let mut input = Validator::new();
     let new = input.body::<UserCreate>(&body)?;
-    input.finish()?;
-    let UserCreate { email, password } = new.expect("validated");
+    let UserCreate { email, password } = input.finish_with(new)?;
     let created = register(&state, email, SecretString::from(password), false).await?;
     Ok(Json(created).into_response())
 }
@@ -162,9 +161,8 @@ pub async fn list_users(
 ) -> Result<Response, ApiError> {
     let mut input = Validator::new();
     let page = input.page(&query);
-    input.finish()?;
+    let page = input.finish_with(page)?;
     caller.require_board_access(state.authz)?;
-    let page = page.expect("validated");
     let users = state.store.users(page).await?;
     Ok(paginated("/users", &query, page, users))
 }
@@ -189,8 +187,7 @@ pub async fn get_user(
 ) -> Result<Json<User>, ApiError> {
     let mut input = Validator::new();
     let user_id = input.path_id(&path, "user_id");
-    input.finish()?;
-    let user_id = user_id.expect("validated");
+    let user_id = input.finish_with(user_id)?;
     caller.require_access_to(state.authz, user_id)?;
     let user = state
         .store
@@ -221,8 +218,7 @@ pub async fn delete_user(
 ) -> Result<Json<User>, ApiError> {
     let mut input = Validator::new();
     let user_id = input.path_id(&path, "user_id");
-    input.finish()?;
-    let user_id = user_id.expect("validated");
+    let user_id = input.finish_with(user_id)?;
     caller.require_access_to(state.authz, user_id)?;
     match state.store.deactivate_user(user_id).await? {
         Deactivation::Done { user, heir_id } => {
@@ -263,8 +259,7 @@ pub async fn rotate_token(
     let mut input = Validator::new();
     let user_id = input.path_id(&path, "user_id");
     let rotate = input.body::<TokenRotate>(&body)?;
-    input.finish()?;
-    let (user_id, rotate) = (user_id.expect("validated"), rotate.expect("validated"));
+    let (user_id, rotate) = input.finish_with(user_id.zip(rotate))?;
     if caller.id != user_id {
         return Err(ApiError::Forbidden("Not allowed"));
     }

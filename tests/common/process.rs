@@ -16,6 +16,7 @@ pub struct Server {
     /// `http://127.0.0.1:<port>` of the metrics listener, when enabled.
     pub metrics: Option<String>,
     lines: Arc<Mutex<Vec<String>>>,
+    http: reqwest::Client,
 }
 
 /// Environment every test server gets: ephemeral ports, JSON logs.
@@ -80,11 +81,33 @@ impl Server {
             base: base.unwrap(),
             metrics,
             lines,
+            http: reqwest::Client::new(),
         }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// One request with an optional token and JSON body: (status, JSON body or `Null`).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.header("X-API-TOKEN", token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     /// Every line the process wrote so far (stdout and stderr).

@@ -94,15 +94,7 @@ async fn migrate_adopts_a_fastapi_database_in_place() {
         .to_owned();
     let server = Server::start(&[("DATABASE_URL", &url)]);
     let http = reqwest::Client::new();
-    let user: Value = http
-        .get(server.url("/users/3"))
-        .header("X-API-TOKEN", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let user: Value = server.call("GET", "/users/3", Some(&token), None).await.1;
     assert_eq!(
         user,
         json!({"email": "deadpool@example.com", "id": 3, "is_active": true, "items": [
@@ -118,23 +110,13 @@ async fn migrate_adopts_a_fastapi_database_in_place() {
         stored, "2023-01-01 00:00:00",
         "normalized to the sortable text form"
     );
-    let filtered: Value = http
-        .get(server.url("/items?date=20230103"))
-        .header("X-API-TOKEN", &token)
-        .send()
+    let filtered: Value = server
+        .call("GET", "/items?date=20230103", Some(&token), None)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .1;
     assert_eq!(filtered[0]["id"], 11);
     assert_eq!(
-        http.get(server.url("/users/7"))
-            .header("X-API-TOKEN", &token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        server.call("GET", "/users/7", Some(&token), None).await.0,
         404
     );
 

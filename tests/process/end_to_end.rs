@@ -14,14 +14,7 @@ async fn signup_and_crud_over_http() {
     let mut server = Server::start(&[("DATABASE_URL", &url)]);
     let http = reqwest::Client::new();
 
-    let live: Value = http
-        .get(server.url("/livez"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let live: Value = server.call("GET", "/livez", None, None).await.1;
     assert_eq!(live, json!({"status": "ok"}));
     let ready = http.get(server.url("/health-check")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
@@ -39,16 +32,15 @@ async fn signup_and_crud_over_http() {
         user["token"].as_str().unwrap().to_owned(),
     );
 
-    let created: Value = http
-        .post(server.url(&format!("/users/{id}/items")))
-        .header("X-API-TOKEN", &token)
-        .json(&json!({"title": "Buy milk", "description": "2 litres"}))
-        .send()
+    let created: Value = server
+        .call(
+            "POST",
+            &format!("/users/{id}/items"),
+            Some(&token),
+            Some(&json!({"title": "Buy milk", "description": "2 litres"})),
+        )
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .1;
     let item_path = format!("/users/{id}/items/{}", created["id"]);
 
     let read = http
@@ -72,15 +64,10 @@ async fn signup_and_crud_over_http() {
     assert_eq!(updated.status(), 200);
     assert_eq!(updated.json::<Value>().await.unwrap()["done"], true);
 
-    let listed: Value = http
-        .get(server.url("/items?done=true"))
-        .header("X-API-TOKEN", &token)
-        .send()
+    let listed: Value = server
+        .call("GET", "/items?done=true", Some(&token), None)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .1;
     assert_eq!(listed.as_array().unwrap().len(), 1);
 
     let deleted = http

@@ -13,21 +13,16 @@ fn sqlite(dir: &tempfile::TempDir) -> String {
     format!("sqlite://{}", dir.path().join("todo.db").display())
 }
 
-async fn signup(
-    http: &reqwest::Client,
-    server: &Server,
-    email: &str,
-    password: &str,
-) -> (i64, String) {
-    let body: Value = http
-        .post(server.url("/users"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
+async fn signup(server: &Server, email: &str, password: &str) -> (i64, String) {
+    let body: Value = server
+        .call(
+            "POST",
+            "/users",
+            None,
+            Some(&json!({"email": email, "password": password})),
+        )
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .1;
     (
         body["id"].as_i64().unwrap(),
         body["token"].as_str().unwrap().to_owned(),
@@ -97,8 +92,7 @@ impl SlowRequest {
 async fn sigterm_drains_in_flight_requests_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(&[("DATABASE_URL", &sqlite(&dir)), ("SHUTDOWN_TIMEOUT", "10")]);
-    let http = reqwest::Client::new();
-    let (id, token) = signup(&http, &server, "drain@example.com", "password123").await;
+    let (id, token) = signup(&server, "drain@example.com", "password123").await;
     // An idle keep-alive connection must not hold the shutdown open.
     let idle = reqwest::Client::builder()
         .pool_idle_timeout(Duration::from_secs(60))
@@ -177,15 +171,10 @@ async fn sigterm_drains_in_flight_requests_and_exits_zero() {
 
     // All fifty were committed.
     let restarted = Server::start(&[("DATABASE_URL", &sqlite(&dir))]);
-    let items: Value = http
-        .get(restarted.url("/items?limit=1000"))
-        .header("X-API-TOKEN", &token)
-        .send()
+    let items: Value = restarted
+        .call("GET", "/items?limit=1000", Some(&token), None)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .1;
     assert_eq!(items.as_array().unwrap().len(), 50);
 }
 
@@ -197,8 +186,7 @@ async fn shutdown_timeout_cuts_requests_that_never_finish() {
         ("SHUTDOWN_TIMEOUT", "1"),
         ("REQUEST_TIMEOUT", "60"),
     ]);
-    let http = reqwest::Client::new();
-    let (id, token) = signup(&http, &server, "stuck@example.com", "password123").await;
+    let (id, token) = signup(&server, "stuck@example.com", "password123").await;
     let _stuck = SlowRequest::start(
         &server.base,
         &format!("/users/{id}/items"),
@@ -224,8 +212,7 @@ async fn shutdown_timeout_cuts_requests_that_never_finish() {
 async fn a_request_slower_than_request_timeout_gets_503() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&[("DATABASE_URL", &sqlite(&dir)), ("REQUEST_TIMEOUT", "1")]);
-    let http = reqwest::Client::new();
-    let (id, token) = signup(&http, &server, "slow@example.com", "password123").await;
+    let (id, token) = signup(&server, "slow@example.com", "password123").await;
     let started = Instant::now();
     let request = SlowRequest::start(
         &server.base,
@@ -238,15 +225,7 @@ async fn a_request_slower_than_request_timeout_gets_503() {
     assert_eq!(status, 503);
     assert_eq!(body, json!({"detail": "Request timed out"}));
     assert!(started.elapsed() < Duration::from_secs(3));
-    let items: Value = http
-        .get(server.url("/items"))
-        .header("X-API-TOKEN", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let items: Value = server.call("GET", "/items", Some(&token), None).await.1;
     assert_eq!(items, json!([]), "nothing half-done");
 }
 
@@ -256,7 +235,7 @@ async fn acknowledged_writes_survive_kill_9() {
     let url = sqlite(&dir);
     let server = Server::start(&[("DATABASE_URL", &url)]);
     let http = reqwest::Client::new();
-    let (id, token) = signup(&http, &server, "durable@example.com", "password123").await;
+    let (id, token) = signup(&server, "durable@example.com", "password123").await;
     let mut writers = Vec::new();
     for writer in 0..6 {
         let (http, url, token) = (
@@ -325,7 +304,7 @@ async fn log_lines_carry_the_request_fields_and_never_a_secret() {
     ]);
     let http = reqwest::Client::new();
     let password = "correct-horse-battery-staple";
-    let (id, token) = signup(&http, &server, "logged@example.com", password).await;
+    let (id, token) = signup(&server, "logged@example.com", password).await;
     let resp = http
         .get(server.url(&format!("/users/{id}/")))
         .header("X-API-TOKEN", &token)
@@ -406,8 +385,8 @@ async fn metrics_count_by_route_template_on_their_own_listener() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&[("DATABASE_URL", &sqlite(&dir))]);
     let http = reqwest::Client::new();
-    let (a, token) = signup(&http, &server, "m1@example.com", "password123").await;
-    let (b, _) = signup(&http, &server, "m2@example.com", "password123").await;
+    let (a, token) = signup(&server, "m1@example.com", "password123").await;
+    let (b, _) = signup(&server, "m2@example.com", "password123").await;
     for n in 0..3 {
         http.post(server.url(&format!("/users/{a}/items")))
             .header("X-API-TOKEN", &token)
@@ -473,14 +452,7 @@ async fn metrics_count_by_route_template_on_their_own_listener() {
         "raw paths never become labels"
     );
     // Not on the API port.
-    assert_eq!(
-        http.get(server.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(server.call("GET", "/metrics", None, None).await.0, 404);
 }
 
 /// A PostgreSQL server of the test's own (initdb + pg_ctl on a free port), so stopping it
@@ -649,15 +621,8 @@ async fn a_database_outage_is_503_and_the_service_recovers_alone() {
         ("DATABASE_ACQUIRE_TIMEOUT", "2"),
     ]);
     let http = reqwest::Client::new();
-    let (id, token) = signup(&http, &server, "outage@example.com", "password123").await;
-    assert_eq!(
-        http.get(server.url("/health-check"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    let (id, token) = signup(&server, "outage@example.com", "password123").await;
+    assert_eq!(server.call("GET", "/health-check", None, None).await.0, 200);
 
     tokio::task::block_in_place(|| pg.ctl("stop"));
 
@@ -670,14 +635,7 @@ async fn a_database_outage_is_503_and_the_service_recovers_alone() {
     )
     .await;
     eprintln!("readiness turned 503 after {took:?}");
-    let readiness: Value = http
-        .get(server.url("/health-check"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let readiness: Value = server.call("GET", "/health-check", None, None).await.1;
     assert_eq!(readiness, json!({"status": "unavailable"}));
     let api = http
         .get(server.url(&format!("/users/{id}")))
@@ -699,11 +657,7 @@ async fn a_database_outage_is_503_and_the_service_recovers_alone() {
         .unwrap();
     assert_eq!(write.status(), 503);
     assert_eq!(
-        http.get(server.url("/livez"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        server.call("GET", "/livez", None, None).await.0,
         200,
         "liveness never depends on the database"
     );

@@ -58,15 +58,15 @@ async fn requests_and_database_calls_are_exported_over_otlp() {
         ("OTEL_SERVICE_NAME", "todo-api-under-test"),
     ]);
     let http = reqwest::Client::new();
-    let user: Value = http
-        .post(server.url("/users"))
-        .json(&json!({"email": "traced@example.com", "password": "password123"}))
-        .send()
+    let user: Value = server
+        .call(
+            "POST",
+            "/users",
+            None,
+            Some(&json!({"email": "traced@example.com", "password": "password123"})),
+        )
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .1;
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let caller_span = "00f067aa0ba902b7";
     let resp = http
