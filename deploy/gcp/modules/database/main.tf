@@ -122,8 +122,9 @@ resource "google_sql_database_instance" "primary" {
   }
 }
 
-# Read replica for read traffic (DATABASE_READ_URL). Asynchronous: the app sends a user's
-# reads to the primary for a short window after that user writes (read-your-writes).
+# Read replica, passed to the service as DATABASE_READ_URL for the read routing of the product
+# contract (reads on the replica, a user's reads on the primary for a short window after its
+# writes). The service does not route reads yet: until it does, all queries use the primary.
 resource "google_sql_database_instance" "replica" {
   #checkov:skip=CKV_GCP_79:The design fixes PostgreSQL 15 (the seed's version); a replica runs its primary's major.
   #checkov:skip=CKV_GCP_6:TLS is required (ssl_mode ENCRYPTED_ONLY) on a private-IP-only instance; client certificates are not used (see the primary).
