@@ -76,6 +76,22 @@ pub struct HttpValidationError {
     pub detail: Vec<FieldError>,
 }
 
+/// `401` in the OpenAPI document of every endpoint behind `X-API-TOKEN`.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 401,
+    description = "Missing, unknown or revoked X-API-TOKEN (checked before anything else)"
+)]
+pub struct NotAuthenticatedResponse(pub HttpError);
+
+/// `422` in the OpenAPI document of every endpoint that takes input.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 422,
+    description = "Invalid path, query or body: every problem, in pydantic's shape"
+)]
+pub struct ValidationErrorResponse(pub HttpValidationError);
+
 /// One pydantic error: what was wrong (`type`, `msg`), where (`loc`), with what (`input`),
 /// and the limits involved (`ctx`, only where pydantic gives one).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]

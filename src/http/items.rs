@@ -85,11 +85,11 @@ fn with_etag(item: Item) -> Response {
     request_body = ItemCreate,
     responses(
         (status = 200, description = "The new item (with its ETag)", body = Item),
-        (status = 401, description = "Missing or invalid X-API-TOKEN", body = super::error::HttpError),
+        super::error::NotAuthenticatedResponse,
         (status = 403, description = "AUTHZ=strict and not the caller", body = super::error::HttpError),
         (status = 404, description = "User not found (absent or inactive)", body = super::error::HttpError),
         (status = 413, description = "Body over 64 KiB", body = super::error::HttpError),
-        (status = 422, description = "Invalid path or body", body = super::error::HttpValidationError),
+        super::error::ValidationErrorResponse,
     ),
     security(("api_token" = []))
 )]
@@ -145,10 +145,10 @@ fn item_filter(input: &mut Validator, query: &QueryParams) -> Option<ItemFilter>
     ),
     responses(
         (status = 200, description = "Newest created_at first (ties: higher id first); `Link: rel=\"next\"` when more may follow", body = Vec<Item>),
-        (status = 401, description = "Missing or invalid X-API-TOKEN", body = super::error::HttpError),
+        super::error::NotAuthenticatedResponse,
         (status = 403, description = "AUTHZ=strict and not the caller", body = super::error::HttpError),
         (status = 404, description = "User not found", body = super::error::HttpError),
-        (status = 422, description = "Invalid path or query", body = super::error::HttpValidationError),
+        super::error::ValidationErrorResponse,
     ),
     security(("api_token" = []))
 )]
@@ -190,9 +190,9 @@ pub async fn list_user_items(
     ),
     responses(
         (status = 200, description = "Newest created_at first (ties: higher id first); `Link: rel=\"next\"` when more may follow", body = Vec<Item>),
-        (status = 401, description = "Missing or invalid X-API-TOKEN", body = super::error::HttpError),
+        super::error::NotAuthenticatedResponse,
         (status = 403, description = "AUTHZ=strict and the caller is not an admin", body = super::error::HttpError),
-        (status = 422, description = "Invalid query", body = super::error::HttpValidationError),
+        super::error::ValidationErrorResponse,
     ),
     security(("api_token" = []))
 )]
@@ -220,8 +220,8 @@ pub async fn list_items(
     ),
     responses(
         (status = 200, description = "The caller's items, newest first", body = Vec<Item>),
-        (status = 401, description = "Missing or invalid X-API-TOKEN", body = super::error::HttpError),
-        (status = 422, description = "Invalid query", body = super::error::HttpValidationError),
+        super::error::NotAuthenticatedResponse,
+        super::error::ValidationErrorResponse,
     ),
     security(("api_token" = []))
 )]
@@ -250,10 +250,10 @@ fn item_path(input: &mut Validator, path: &PathParams) -> Option<(i64, i64)> {
     params(("user_id" = i64, Path, description = "Owner id"), ("item_id" = i64, Path, description = "Item id")),
     responses(
         (status = 200, description = "The item; `ETag: W/\"<id>-<version>\"`", body = Item),
-        (status = 401, description = "Missing or invalid X-API-TOKEN", body = super::error::HttpError),
+        super::error::NotAuthenticatedResponse,
         (status = 403, description = "AUTHZ=strict and not the caller", body = super::error::HttpError),
         (status = 404, description = "Item not found", body = super::error::HttpError),
-        (status = 422, description = "Invalid path", body = super::error::HttpValidationError),
+        super::error::ValidationErrorResponse,
     ),
     security(("api_token" = []))
 )]
@@ -304,11 +304,11 @@ fn expected_version(headers: &HeaderMap, item_id: i64) -> Option<i64> {
     request_body = ItemUpdate,
     responses(
         (status = 200, description = "The updated item, with its new ETag", body = Item),
-        (status = 401, description = "Missing or invalid X-API-TOKEN", body = super::error::HttpError),
+        super::error::NotAuthenticatedResponse,
         (status = 403, description = "AUTHZ=strict and not the caller", body = super::error::HttpError),
         (status = 404, description = "Item not found", body = super::error::HttpError),
         (status = 412, description = "If-Match names a stale version", body = super::error::HttpError),
-        (status = 422, description = "Invalid path or body", body = super::error::HttpValidationError),
+        super::error::ValidationErrorResponse,
     ),
     security(("api_token" = []))
 )]
@@ -355,11 +355,11 @@ pub async fn update_item(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or invalid X-API-TOKEN", body = super::error::HttpError),
+        super::error::NotAuthenticatedResponse,
         (status = 403, description = "AUTHZ=strict and not the caller", body = super::error::HttpError),
         (status = 404, description = "Item not found", body = super::error::HttpError),
         (status = 412, description = "If-Match names a stale version", body = super::error::HttpError),
-        (status = 422, description = "Invalid path", body = super::error::HttpValidationError),
+        super::error::ValidationErrorResponse,
     ),
     security(("api_token" = []))
 )]

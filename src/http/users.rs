@@ -70,7 +70,7 @@ impl BodyModel for TokenRotate {
         (status = 400, description = "Email already registered", body = super::error::HttpError),
         (status = 403, description = "Sign-up is disabled (SIGNUP=false) and no admin token was sent", body = super::error::HttpError),
         (status = 413, description = "Body over 64 KiB", body = super::error::HttpError),
-        (status = 422, description = "Invalid body", body = super::error::HttpValidationError),
+        super::error::ValidationErrorResponse,
     ),
     security((), ("api_token" = []))
 )]
@@ -148,9 +148,9 @@ async fn hash_password(password: SecretString) -> Result<String, ApiError> {
     ),
     responses(
         (status = 200, description = "Active users; a `Link: rel=\"next\"` header when more may follow", body = Vec<User>),
-        (status = 401, description = "Missing or invalid X-API-TOKEN", body = super::error::HttpError),
+        super::error::NotAuthenticatedResponse,
         (status = 403, description = "AUTHZ=strict and the caller is not an admin", body = super::error::HttpError),
-        (status = 422, description = "Invalid skip or limit", body = super::error::HttpValidationError),
+        super::error::ValidationErrorResponse,
     ),
     security(("api_token" = []))
 )]
@@ -173,10 +173,10 @@ pub async fn list_users(
     params(("user_id" = i64, Path, description = "User id")),
     responses(
         (status = 200, description = "The user", body = User),
-        (status = 401, description = "Missing or invalid X-API-TOKEN", body = super::error::HttpError),
+        super::error::NotAuthenticatedResponse,
         (status = 403, description = "AUTHZ=strict and not the caller", body = super::error::HttpError),
         (status = 404, description = "User not found (absent or inactive)", body = super::error::HttpError),
-        (status = 422, description = "user_id is not an integer", body = super::error::HttpValidationError),
+        super::error::ValidationErrorResponse,
     ),
     security(("api_token" = []))
 )]
@@ -203,11 +203,11 @@ pub async fn get_user(
     params(("user_id" = i64, Path, description = "User id")),
     responses(
         (status = 200, description = "The user, now inactive; its items moved to the active user with the smallest id", body = User),
-        (status = 401, description = "Missing or invalid X-API-TOKEN", body = super::error::HttpError),
+        super::error::NotAuthenticatedResponse,
         (status = 403, description = "AUTHZ=strict and not the caller", body = super::error::HttpError),
         (status = 404, description = "User not found (absent or already inactive)", body = super::error::HttpError),
         (status = 409, description = "The last active user cannot be deleted", body = super::error::HttpError),
-        (status = 422, description = "user_id is not an integer", body = super::error::HttpValidationError),
+        super::error::ValidationErrorResponse,
     ),
     security(("api_token" = []))
 )]
@@ -244,9 +244,9 @@ pub async fn delete_user(
     request_body = TokenRotate,
     responses(
         (status = 200, description = "The user with its new API token", body = UserWithToken),
-        (status = 401, description = "Missing or invalid X-API-TOKEN", body = super::error::HttpError),
+        super::error::NotAuthenticatedResponse,
         (status = 403, description = "Not the caller's own id, or a wrong password", body = super::error::HttpError),
-        (status = 422, description = "Invalid body", body = super::error::HttpValidationError),
+        super::error::ValidationErrorResponse,
     ),
     security(("api_token" = []))
 )]
