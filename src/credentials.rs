@@ -36,12 +36,6 @@ pub enum Verified {
     No,
 }
 
-impl Verified {
-    pub fn ok(&self) -> bool {
-        !matches!(self, Verified::No)
-    }
-}
-
 pub fn hash_password(password: &str) -> String {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()

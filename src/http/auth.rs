@@ -1,6 +1,7 @@
 //! `X-API-TOKEN` authentication and the authorization policy.
 
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 
 use super::AppState;
@@ -32,22 +33,23 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
-            .headers
-            .get(TOKEN_HEADER)
-            .and_then(|v| v.to_str().ok());
-        let caller = match token {
-            Some(token) => authenticate(state, token).await?,
-            None => None,
-        };
-        let caller = caller.ok_or(ApiError::NotAuthenticated)?;
+        let caller = authenticate(state, &parts.headers)
+            .await?
+            .ok_or(ApiError::NotAuthenticated)?;
         tracing::Span::current().record("user_id", caller.id);
         Ok(caller)
     }
 }
 
-/// `Ok(None)` for a token that is malformed, unknown, rotated away, or whose user is inactive.
-pub async fn authenticate(state: &AppState, token: &str) -> Result<Option<Caller>, ApiError> {
+/// The caller named by the `X-API-TOKEN` header; `Ok(None)` without one, or for a token that
+/// is malformed, unknown, rotated away, or whose user is inactive.
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Caller>, ApiError> {
+    let Some(token) = headers.get(TOKEN_HEADER).and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
     let Some(presented) = PresentedToken::parse(token) else {
         return Ok(None);
     };

@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::auth::{Caller, TOKEN_HEADER, authenticate};
+use super::auth::{Caller, authenticate};
 use super::error::ApiError;
 use super::input::{BodyModel, Fields, Len, PathParams, QueryParams, RawBody, Validator};
 use super::{AppState, paginated};
@@ -80,13 +80,9 @@ pub async fn create_user(
     body: RawBody,
 ) -> Result<Response, ApiError> {
     if !state.signup {
-        let token = headers.get(TOKEN_HEADER).and_then(|v| v.to_str().ok());
-        let admin = match token {
-            Some(token) => authenticate(&state, token)
-                .await?
-                .is_some_and(|caller| caller.is_admin),
-            None => false,
-        };
+        let admin = authenticate(&state, &headers)
+            .await?
+            .is_some_and(|caller| caller.is_admin);
         if !admin {
             return Err(ApiError::Forbidden("Sign-up is disabled"));
         }

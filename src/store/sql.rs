@@ -24,6 +24,16 @@ pub(super) async fn backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(base + jitter)).await;
 }
 
+/// Awaits a connection (or a transaction on one), recording the wait in
+/// `db_pool_acquire_seconds`: a pool too small for the load shows there first.
+pub(super) async fn acquiring<T>(acquire: impl std::future::Future<Output = T>) -> T {
+    let started = std::time::Instant::now();
+    let acquired = acquire.await;
+    metrics::histogram!(crate::telemetry::metrics::POOL_ACQUIRE)
+        .record(started.elapsed().as_secs_f64());
+    acquired
+}
+
 /// A statement rewritten once per call site and backend into the dialect's placeholders,
 /// optionally followed by a dialect clause (a row lock, `RETURNING id`).
 macro_rules! sql {
@@ -75,7 +85,7 @@ macro_rules! portable_store {
         use $crate::store::sql::sql;
         use $crate::domain::{Account, Item, ItemChanges, ItemFilter, NewItem, NewUser, Page, TokenOwner, User};
         use $crate::store::dialect::{self, Dialect};
-        use $crate::store::sql::{MAX_ATTEMPTS, backoff, items_sql};
+        use $crate::store::sql::{MAX_ATTEMPTS, acquiring, backoff, items_sql};
         use $crate::store::{Backend, Change, Deactivation, PoolStats, Store, StoreResult};
 
         type Db = $db;
@@ -92,18 +102,12 @@ macro_rules! portable_store {
 
             /// A pooled connection; the wait is measured (`db_pool_acquire_seconds`).
             async fn conn(&self) -> sqlx::Result<sqlx::pool::PoolConnection<Db>> {
-                let started = std::time::Instant::now();
-                let conn = self.pool.acquire().await;
-                metrics::histogram!($crate::telemetry::metrics::POOL_ACQUIRE).record(started.elapsed().as_secs_f64());
-                conn
+                acquiring(self.pool.acquire()).await
             }
 
             /// A write transaction on a pooled connection; the wait is measured too.
             async fn begin(&self) -> sqlx::Result<sqlx::Transaction<'static, Db>> {
-                let started = std::time::Instant::now();
-                let tx = <Db as Dialect>::begin_write(&self.pool).await;
-                metrics::histogram!($crate::telemetry::metrics::POOL_ACQUIRE).record(started.elapsed().as_secs_f64());
-                tx
+                acquiring(<Db as Dialect>::begin_write(&self.pool)).await
             }
 
             /// Runs an INSERT and returns the new row's id, by `RETURNING id` where the

@@ -23,10 +23,6 @@ pub struct Telemetry {
 }
 
 impl Telemetry {
-    pub fn tracing_enabled(&self) -> bool {
-        self.provider.is_some()
-    }
-
     pub fn shutdown(self) {
         if let Some(Err(err)) = self.provider.map(|provider| provider.shutdown()) {
             eprintln!("todo-api: flushing traces failed: {err}");
