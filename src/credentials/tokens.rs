@@ -1,8 +1,4 @@
-//! Passwords and API tokens.
-//!
-//! Passwords are hashed with argon2id (the crate's defaults: OWASP's m=19 MiB, t=2, p=1).
-//! bcrypt hashes adopted from the FastAPI app's database are still verified and are replaced
-//! by argon2id at their next successful use.
+//! API tokens.
 //!
 //! A token is `tdo_<selector>_<secret>`: the selector (12 random bytes, hex) finds the user's
 //! row through a unique index, and only a hash of the secret (32 random bytes from the OS) is
@@ -11,8 +7,6 @@
 //! names its algorithm (`hmac-sha256:` / `sha256:`) so that adding or rotating a pepper
 //! upgrades hashes as tokens are used instead of locking everybody out.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Argon2, Params};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -22,59 +16,11 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::Verified;
+
 const TOKEN_PREFIX: &str = "tdo_";
 const SELECTOR_BYTES: usize = 12;
 const SECRET_BYTES: usize = 32;
-
-/// The outcome of checking a password or a token against its stored hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verified {
-    /// Matches and the stored hash is current.
-    Yes,
-    /// Matches, but the stored hash should be replaced by this one (algorithm or key upgrade).
-    YesRehash(String),
-    No,
-}
-
-pub fn hash_password(password: &str) -> String {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .expect("argon2 with default parameters cannot fail on a byte string")
-        .to_string()
-}
-
-/// Checks `password` against an argon2 or bcrypt hash; a bcrypt match, or an argon2 hash with
-/// outdated parameters, comes back with a fresh argon2id hash to store.
-pub fn verify_password(password: &str, stored: &str) -> Verified {
-    if stored.starts_with("$2") {
-        return match bcrypt::verify(password, stored) {
-            Ok(true) => Verified::YesRehash(hash_password(password)),
-            _ => Verified::No,
-        };
-    }
-    let Ok(parsed) = PasswordHash::new(stored) else {
-        return Verified::No;
-    };
-    if Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_err()
-    {
-        return Verified::No;
-    }
-    let current = Params::default();
-    let outdated = parsed.algorithm.as_str() != "argon2id"
-        || Params::try_from(&parsed).map_or(true, |p| {
-            p.m_cost() != current.m_cost()
-                || p.t_cost() != current.t_cost()
-                || p.p_cost() != current.p_cost()
-        });
-    if outdated {
-        Verified::YesRehash(hash_password(password))
-    } else {
-        Verified::Yes
-    }
-}
 
 /// A freshly issued token: the value shown once to its owner, and what the store keeps.
 pub struct IssuedToken {
@@ -265,24 +211,5 @@ mod tests {
         assert!(
             matches!(peppered.verify(&presented, &issued.hash), Verified::YesRehash(h) if h.starts_with("hmac-"))
         );
-    }
-
-    #[test]
-    fn argon2_roundtrip_and_wrong_password() {
-        let hash = hash_password("correct horse");
-        assert!(hash.starts_with("$argon2id$"));
-        assert_eq!(verify_password("correct horse", &hash), Verified::Yes);
-        assert_eq!(verify_password("wrong horse", &hash), Verified::No);
-        assert_eq!(verify_password("x", "not a hash"), Verified::No);
-    }
-
-    #[test]
-    fn bcrypt_hashes_verify_and_ask_for_argon2() {
-        let legacy = bcrypt::hash("chimichangas4life", 4).unwrap();
-        match verify_password("chimichangas4life", &legacy) {
-            Verified::YesRehash(new) => assert!(new.starts_with("$argon2id$")),
-            other => panic!("expected a rehash, got {other:?}"),
-        }
-        assert_eq!(verify_password("nope", &legacy), Verified::No);
     }
 }
