@@ -91,6 +91,39 @@ variable "rust_log" {
   default     = "info"
 }
 
+variable "signup" {
+  description = "SIGNUP: true lets anyone who reaches the load balancer create an account with POST /users; false lets only admins create users (docs/deploy-aws.md, \"Access: sign-up, authorization, the first admin\")."
+  type        = bool
+}
+
+variable "authz" {
+  description = "AUTHZ: team (every user reads and changes every item, as the original app) or strict (users act on their own items; admins on everyone's)."
+  type        = string
+
+  validation {
+    condition     = contains(["team", "strict"], var.authz)
+    error_message = "authz is team or strict."
+  }
+}
+
+variable "bootstrap_admin_email" {
+  description = "E-mail of the first admin: while no admin exists, the migrate task makes this user an admin with the token Terraform generated (secret <name>/bootstrap-admin-token). Empty: no bootstrap."
+  type        = string
+  default     = ""
+}
+
+variable "audit_retention_days" {
+  description = "AUDIT_RETENTION_DAYS: the daily audit-purge task deletes audit records older than this."
+  type        = number
+  default     = 365
+}
+
+variable "audit_purge_schedule" {
+  description = "When the audit-purge task runs (EventBridge Scheduler expression, Asia/Tokyo)."
+  type        = string
+  default     = "cron(30 3 * * ? *)"
+}
+
 variable "db_max_connections_per_task" {
   description = "DATABASE_MAX_CONNECTIONS of each task: times 10 tasks (plus one-off tasks) must fit the instance's max_connections (about 80 on db.t3.micro)."
   type        = number

@@ -3,6 +3,12 @@
 -- the db-app-user secret. The password comes from the environment (injected from Secrets
 -- Manager) and is never echoed: psql interpolates it, errors are terse, and the parameter group
 -- keeps log_statement = none so the server does not log it either.
+--
+-- The default privileges below grant DML on every table the owner creates, the append-only audit
+-- tables included. `todo-api migrate` (DATABASE_APP_ROLE = this login) narrows those right after
+-- creating them and on every run: INSERT and SELECT only on audit_events (UPDATE, DELETE,
+-- TRUNCATE revoked), SELECT, INSERT, DELETE on audit_client_ips. Purging old audit records runs
+-- as the owner (the audit-purge task).
 \set ON_ERROR_STOP on
 \set VERBOSITY terse
 \set SHOW_CONTEXT never
