@@ -14,3 +14,9 @@ geo_allowed_region_codes = ["JP"]
 
 alert_email = "todo-api-dev-alerts@example.com"
 rust_log    = "debug,sqlx=warn"
+
+# dev keeps sign-up open for trials (anyone who passes Cloud Armor can create an account).
+signup = true
+authz  = "team"
+# The first admin (replace): adopted by the migrate job while no admin exists.
+bootstrap_admin_email = "admin@dev.todo.example.com"

@@ -20,3 +20,10 @@ rust_log    = "info"
 # TOKEN_PEPPER rotation (docs/deploy-gcp.md): bump the generation and set the previous version.
 token_pepper_generation       = 1
 token_pepper_previous_version = null
+
+# Closed sign-up: only admins create users (POST /users with an admin's token); AUTHZ stays
+# the original app's shared board among them ("strict": each user its own items).
+signup = false
+authz  = "team"
+# The first admin (replace): adopted by the migrate job while no admin exists.
+bootstrap_admin_email = "admin@todo.example.com"

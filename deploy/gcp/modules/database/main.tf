@@ -4,7 +4,7 @@
 
 resource "google_sql_database_instance" "primary" {
   #checkov:skip=CKV_GCP_79:The design fixes PostgreSQL 15 (the seed's version); upgrading the major is a deliberate, tested change, not a default.
-  #checkov:skip=CKV_GCP_6:TLS is required (ssl_mode ENCRYPTED_ONLY) on a private-IP-only instance; client certificates are not used because the password comes from Secret Manager and the app connects with sslmode=require.
+  #checkov:skip=CKV_GCP_6:TLS is required (ssl_mode ENCRYPTED_ONLY) on a private-IP-only instance and clients verify the server (verify-full against the shared CA); client certificates are not used because the passwords come from Secret Manager.
   #checkov:skip=CKV2_GCP_13:log_duration logs every statement of the API and floods Cloud Logging (a cost the seed's budget does not carry); Query Insights records per-query latency instead.
   project             = var.project_id
   name                = "${var.name}-pg"
@@ -30,6 +30,11 @@ resource "google_sql_database_instance" "primary" {
       private_network    = var.network_id
       allocated_ip_range = var.allocated_ip_range
       ssl_mode           = "ENCRYPTED_ONLY"
+      # Google-managed shared CA (Certificate Authority Service): the server certificate names
+      # the instance's DNS name (dns_name), which the clients dial through the private zone in
+      # dns.tf, so they can verify the server with sslmode=verify-full. The default per-instance
+      # CA signs a certificate that names neither the private IP nor a name the VPC resolves.
+      server_ca_mode = "GOOGLE_MANAGED_CAS_CA"
     }
 
     backup_configuration {
@@ -154,6 +159,11 @@ resource "google_sql_database_instance" "replica" {
       private_network    = var.network_id
       allocated_ip_range = var.allocated_ip_range
       ssl_mode           = "ENCRYPTED_ONLY"
+      # Google-managed shared CA (Certificate Authority Service): the server certificate names
+      # the instance's DNS name (dns_name), which the clients dial through the private zone in
+      # dns.tf, so they can verify the server with sslmode=verify-full. The default per-instance
+      # CA signs a certificate that names neither the private IP nor a name the VPC resolves.
+      server_ca_mode = "GOOGLE_MANAGED_CAS_CA"
     }
 
     insights_config {

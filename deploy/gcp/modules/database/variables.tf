@@ -125,3 +125,25 @@ variable "labels" {
   type        = map(string)
   default     = {}
 }
+
+variable "owner_user_name" {
+  description = "Name of the owner user (migrations, audit purge, db-setup)."
+  type        = string
+  default     = "todo_owner"
+}
+
+variable "owner_password_secret_id" {
+  description = "Secret (full resource ID) that receives the owner's password."
+  type        = string
+}
+
+variable "owner_password_generation" {
+  description = "Bump to rotate the owner's password."
+  type        = number
+  default     = 1
+}
+
+variable "server_ca_secret_id" {
+  description = "Secret (full resource ID) that receives the instances' server CA certificates (PEM), mounted as sslrootcert."
+  type        = string
+}

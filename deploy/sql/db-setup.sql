@@ -1,5 +1,6 @@
 -- Creates or updates the service's PostgreSQL login with DML rights only (idempotent). Run by the
--- one-off db-setup task as the master user, before the first migration and after every change of
+-- one-off db-setup task (ECS, deploy/aws) or job (Cloud Run,
+-- deploy/gcp) as the owner user, before the first migration and after every change of
 -- the db-app-user secret. The password comes from the environment (injected from Secrets
 -- Manager) and is never echoed: psql interpolates it, errors are terse, and the parameter group
 -- keeps log_statement = none so the server does not log it either.
@@ -20,7 +21,15 @@ SELECT format('CREATE ROLE %I LOGIN', :'app_user')
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user')
 \gexec
 
-ALTER ROLE :"app_user" WITH LOGIN PASSWORD :'app_password';
+ALTER ROLE :"app_user" WITH LOGIN NOCREATEROLE NOCREATEDB PASSWORD :'app_password';
+
+-- Cloud SQL makes every user created through its API a member of cloudsqlsuperuser, whose
+-- CREATEROLE would let the login grant itself the owner's role and rewrite the audit tables.
+-- The service's login keeps only the grants below. (No such role on RDS: nothing happens.)
+SELECT format('REVOKE cloudsqlsuperuser FROM %I', :'app_user')
+ WHERE EXISTS (SELECT FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
+                WHERE r.rolname = 'cloudsqlsuperuser' AND u.rolname = :'app_user')
+\gexec
 
 GRANT CONNECT, TEMPORARY ON DATABASE :"DBNAME" TO :"app_user";
 GRANT USAGE ON SCHEMA public TO :"app_user";
