@@ -1,5 +1,5 @@
 # Inputs of the root. Values that differ between environments are set in dev.tfvars and
-# prod.tfvars; the design's fixed numbers (CIDRs, task size, autoscaling 2-10, backups 7 days,
+# prod.tfvars; the fixed numbers of the deployment requirements (CIDRs, task size, autoscaling 2-10, backups 7 days,
 # alarm thresholds) are the modules' defaults.
 
 variable "environment" {
@@ -13,13 +13,13 @@ variable "environment" {
 }
 
 variable "aws_region" {
-  description = "Region of every resource (the design: Tokyo)."
+  description = "Region of every resource (the deployment requirements: Tokyo)."
   type        = string
   default     = "ap-northeast-1"
 
   validation {
     condition     = var.aws_region == "ap-northeast-1"
-    error_message = "The design deploys to ap-northeast-1 (subnets in 1a and 1c)."
+    error_message = "The deployment requirements deploy to ap-northeast-1 (subnets in 1a and 1c)."
   }
 }
 

@@ -9,7 +9,7 @@ github_owner      = "example-org"
 github_repository = "todo-api"
 build_branch      = "^main$"
 
-# The seed's geo restriction (Cloud Armor): Japan only; add up to three more countries.
+# The required geo restriction (Cloud Armor): Japan only; add up to three more countries.
 geo_allowed_region_codes = ["JP"]
 
 alert_email = "todo-api-dev-alerts@example.com"

@@ -1,5 +1,6 @@
 # todo-api on Google Cloud: one configuration, two variable sets (dev.tfvars, prod.tfvars).
-# The numbers are the design's (docs/deploy-gcp.md; seed: cloud-deployment-architecture).
+# The numbers are the deployment requirements (subnets, Cloud Run shape and scaling, database
+# tiers, backups, alert thresholds: docs/deploy-gcp.md lists them).
 
 locals {
   name   = "${var.name}-${var.environment}"
@@ -15,7 +16,7 @@ locals {
     osaka = { region = "asia-northeast2", cidr = "10.0.2.0/24" }
   }
 
-  # The seed's Cloud Run shape, the same in both environments.
+  # The required Cloud Run shape, the same in both environments.
   cloud_run = {
     cpu           = "1"
     memory        = "2Gi"
@@ -28,7 +29,7 @@ locals {
   # than as a map indexed by environment, so that checkov (run once per var-file) sees the
   # values of that environment.
   env = {
-    # The seed's db-n1-standard-2 (2 vCPU, 7.5 GB): Cloud SQL for PostgreSQL has no n1
+    # The required db-n1-standard-2 (2 vCPU, 7.5 GB): Cloud SQL for PostgreSQL has no n1
     # predefined tiers and offers that shape as the custom tier db-custom-2-7680.
     database_tier              = var.environment == "prod" ? "db-custom-2-7680" : "db-f1-micro"
     database_availability_type = var.environment == "prod" ? "REGIONAL" : "ZONAL"

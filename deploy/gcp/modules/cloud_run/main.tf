@@ -124,7 +124,7 @@ resource "google_cloud_run_v2_service" "app" {
           cpu    = var.cpu
           memory = var.memory
         }
-        # Request-based billing: CPU only while serving (the seed's cost figures assume it).
+        # Request-based billing: CPU only while serving (the cost estimates in docs/deploy-gcp.md assume it).
         cpu_idle          = true
         startup_cpu_boost = true
       }

@@ -30,7 +30,7 @@ variable "otel_collector_image" {
 }
 
 variable "cpu" {
-  description = "vCPU limit of the application container (the seed: 1)."
+  description = "vCPU limit of the application container (required: 1)."
   type        = string
 
   validation {
@@ -40,7 +40,7 @@ variable "cpu" {
 }
 
 variable "memory" {
-  description = "Memory limit of the application container (the seed: 2Gi)."
+  description = "Memory limit of the application container (required: 2Gi)."
   type        = string
 
   validation {
@@ -50,7 +50,7 @@ variable "memory" {
 }
 
 variable "concurrency" {
-  description = "Maximum concurrent requests per instance (the seed: 100)."
+  description = "Maximum concurrent requests per instance (required: 100)."
   type        = number
 
   validation {
@@ -60,7 +60,7 @@ variable "concurrency" {
 }
 
 variable "min_instances" {
-  description = "Minimum instances kept warm (the seed: 1)."
+  description = "Minimum instances kept warm (required: 1)."
   type        = number
 
   validation {
@@ -70,7 +70,7 @@ variable "min_instances" {
 }
 
 variable "max_instances" {
-  description = "Maximum instances (the seed: 10). Each holds up to DATABASE_MAX_CONNECTIONS connections: keep max x pool below the database's max_connections."
+  description = "Maximum instances (required: 10). Each holds up to DATABASE_MAX_CONNECTIONS connections: keep max x pool below the database's max_connections."
   type        = number
 
   validation {

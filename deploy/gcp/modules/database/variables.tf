@@ -14,7 +14,7 @@ variable "region" {
 }
 
 variable "tier" {
-  description = "Machine type: db-f1-micro in dev; in prod the seed's db-n1-standard-2 shape (2 vCPU, 7.5 GB), which Cloud SQL for PostgreSQL offers as db-custom-2-7680."
+  description = "Machine type: db-f1-micro in dev; in prod the required db-n1-standard-2 shape (2 vCPU, 7.5 GB), which Cloud SQL for PostgreSQL offers as db-custom-2-7680."
   type        = string
 
   validation {
