@@ -143,6 +143,52 @@ pub async fn access(request: Request, next: Next) -> Response {
     response
 }
 
+/// The longest request target (path and query) accepted.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// The most header bytes (names and values) and header fields accepted.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+pub const MAX_HEADER_FIELDS: usize = 100;
+
+/// Requests beyond our limits on the request line and the headers get `414` / `431` in
+/// FastAPI's shape, with the request id and the security headers. (The HTTP parser refuses
+/// heads it cannot hold at all, beyond about 400 KiB or 200 fields, or malformed ones, with
+/// a bare status line of its own: see docs/security.md.)
+pub async fn request_limits(request: Request, next: Next) -> Response {
+    let uri = request.uri();
+    let target = uri.path().len() + uri.query().map_or(0, |q| q.len() + 1);
+    if target > MAX_URI_BYTES {
+        return super::error::detail(axum::http::StatusCode::URI_TOO_LONG, "URI Too Long");
+    }
+    let headers = request.headers();
+    let header_bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if headers.len() > MAX_HEADER_FIELDS || header_bytes > MAX_HEADER_BYTES {
+        return super::error::detail(
+            axum::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "Request Header Fields Too Large",
+        );
+    }
+    next.run(request).await
+}
+
+/// A handler that panicked: `500 {"detail":"Internal Server Error"}`, and the panic's
+/// message in the log with the request's id (the release profile keeps `panic = "unwind"`,
+/// which this depends on).
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned());
+    tracing::error!(panic = %message, "a handler panicked");
+    super::error::detail(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal Server Error",
+    )
+}
+
 /// `REQUEST_TIMEOUT`: a request that takes longer gets `503 {"detail": ...}`; dropping the
 /// handler rolls back its transaction. A body that arrives too slowly is the client's fault
 /// and gets `408` first (`BODY_READ_TIMEOUT`, shorter, applied where the body is read).

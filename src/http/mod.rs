@@ -26,6 +26,7 @@ use axum::response::Response;
 use axum::routing::get;
 use tower::Layer;
 use tower::util::MapRequestLayer;
+use tower_http::catch_panic::CatchPanicLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -70,10 +71,18 @@ impl Deref for AppState {
 /// The API. Trailing slashes are trimmed before routing (`/users/` is `/users`), which is
 /// what FastAPI's redirect achieves for its clients.
 ///
-/// Layers, outermost first: request id, security headers, CORS, trailing slash; then, inside
+/// Layers, outermost first: request id, security headers, limits on the request line and
+/// headers, CORS, trailing slash; then, inside
 /// the router (so that the route template is known): access log/metrics/trace, timeout,
-/// body limit.
+/// body limit, and the panic safety net (innermost, so that a panic is logged inside the
+/// request's span and counted as the 500 it becomes).
 pub fn app(state: AppState) -> Router {
+    app_with_routes(state, Router::new())
+}
+
+/// `app`, with `extra` routes under the same layers: for tests that need a handler the API
+/// does not have (one that panics, say) to exercise the stack around it.
+pub fn app_with_routes(state: AppState, extra: Router<AppState>) -> Router {
     let cors = middleware::cors(&state.cors_allow_origins);
     let (routes, openapi) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .routes(routes!(health::ready))
@@ -95,8 +104,10 @@ pub fn app(state: AppState) -> Router {
         .merge(docs::router(openapi))
         .route("/", get(web::page))
         .route("/assets/{file}", get(web::asset))
+        .merge(extra)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -109,7 +120,8 @@ pub fn app(state: AppState) -> Router {
     if let Some(cors) = cors {
         app = app.layer(cors);
     }
-    app.layer(axum::middleware::from_fn(middleware::security_headers))
+    app.layer(axum::middleware::from_fn(middleware::request_limits))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(request_id::middleware))
 }
 

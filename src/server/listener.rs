@@ -186,6 +186,8 @@ pub async fn serve(
     // header-read timeout for a head that has started is the reaper's.
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.idle_timeout)
+        // Room above our own limit of 100 fields, so that the middleware answers in JSON.
+        .max_headers(2 * crate::http::middleware::MAX_HEADER_FIELDS)
         .keep_alive(true);
     tokio::pin!(stop);
     loop {

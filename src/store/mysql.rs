@@ -13,6 +13,9 @@ use time::PrimitiveDateTime;
 use super::dialect::{Backend, Dialect, Query, run_migrations};
 use super::{AppliedMigration, DbSettings, Store, StoreError, StoreResult};
 
+const DATETIME_MIN: PrimitiveDateTime = time::macros::datetime!(1000-01-01 00:00:00);
+const DATETIME_MAX: PrimitiveDateTime = time::macros::datetime!(9999-12-31 23:59:59);
+
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/mysql");
 
 type Db = MySql;
@@ -62,8 +65,11 @@ impl Dialect for MySql {
 
     type Timestamp = PrimitiveDateTime;
 
+    /// `DATETIME` holds 1000-01-01 to 9999-12-31: a bound outside (the `date` filter of
+    /// day 00000101) is clamped to the nearest storable instant, which gives the same answer,
+    /// since no stored `created_at` lies outside either.
     fn timestamp(at: PrimitiveDateTime) -> PrimitiveDateTime {
-        at
+        at.clamp(DATETIME_MIN, DATETIME_MAX)
     }
 
     fn placeholder(_n: usize) -> String {

@@ -262,7 +262,43 @@ async fn listings_are_index_range_scans(app: TestApp) {
     }
 }
 
+async fn days_at_the_ends_of_the_calendar_are_answered_not_refused(app: TestApp) {
+    let (id, token) = app.signup("calendar@example.com").await;
+    let item = app.item(&token, id, "today").await;
+    // The item's own day in Japan (not "today", which may have changed since).
+    let created = time::PrimitiveDateTime::parse(
+        item["created_at"].as_str().unwrap(),
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]"),
+    )
+    .unwrap()
+    .assume_utc()
+    .to_offset(time::macros::offset!(+9))
+    .date();
+    let format = time::macros::format_description!("[year][month][day]");
+    let paths = [
+        "/items".to_owned(),
+        "/me/items".to_owned(),
+        format!("/users/{id}/items"),
+    ];
+    for path in &paths {
+        for day in ["00000101", "00010101", "99991231"] {
+            let resp = app.get(&format!("{path}?date={day}"), &token).await;
+            resp.expect(200);
+            assert_eq!(resp.body, json!([]), "{path}?date={day}");
+        }
+        let now = app
+            .get(
+                &format!("{path}?date={}", created.format(&format).unwrap()),
+                &token,
+            )
+            .await;
+        now.expect(200);
+        assert_eq!(now.body, json!([item]), "{path} today");
+    }
+}
+
 crate::on_every_backend!(
+    days_at_the_ends_of_the_calendar_are_answered_not_refused,
     the_date_filter_is_a_calendar_day_in_japan,
     malformed_dates_are_422,
     done_accepts_what_pydantic_accepts,

@@ -239,3 +239,173 @@ crate::on_every_backend!(
     hostile_requests_get_4xx_and_change_nothing,
     random_requests_never_fail_the_server
 );
+
+/// A panic in a handler is the safety net's 500, in FastAPI's shape, with the request id,
+/// and the application goes on serving.
+#[tokio::test]
+async fn a_panicking_handler_is_a_500_and_the_service_goes_on() {
+    async fn boom() -> &'static str {
+        panic!("kaboom")
+    }
+    let extra = axum::Router::new().route("/boom", axum::routing::get(boom));
+    let app = TestApp::start_with_routes(crate::common::Kind::Sqlite, |_| {}, extra)
+        .await
+        .unwrap();
+    let resp = app
+        .raw(
+            "GET",
+            "/boom",
+            &[("x-request-id", "panic-check-1")],
+            axum::body::Body::empty(),
+        )
+        .await;
+    resp.expect(500);
+    assert_eq!(
+        resp.body,
+        serde_json::json!({"detail": "Internal Server Error"})
+    );
+    assert_eq!(resp.header("x-request-id"), Some("panic-check-1"));
+    assert_eq!(resp.header("x-content-type-options"), Some("nosniff"));
+    app.send("GET", "/livez", None, None).await.expect(200);
+}
+
+/// The safety net depends on unwinding: the release profile must not abort on panic.
+#[test]
+fn the_release_profile_unwinds_on_panic() {
+    let manifest = include_str!("../../Cargo.toml");
+    let release = manifest
+        .split("[profile.release]")
+        .nth(1)
+        .expect("a release profile");
+    let release = release.split("\n[").next().unwrap_or_default();
+    assert!(release.contains("panic = \"unwind\""), "{release}");
+}
+
+/// Bodies Python reads but serde_json would not (or would read differently) get FastAPI's
+/// answer, not a parse error of ours.
+#[tokio::test]
+async fn bodies_are_read_as_python_reads_them() {
+    let app = TestApp::start(crate::common::Kind::Sqlite).await.unwrap();
+    let (u, token) = app.signup("python@example.com").await;
+    let post = |body: &'static str| {
+        let path = format!("/users/{u}/items");
+        let token = token.clone();
+        let app = &app;
+        async move {
+            app.raw(
+                "POST",
+                &path,
+                &[
+                    ("x-api-token", &token),
+                    ("content-type", "application/json"),
+                ],
+                body,
+            )
+            .await
+        }
+    };
+    let first_error = |resp: &Resp| resp.body["detail"][0].clone();
+
+    // Nesting beyond serde_json's 128 levels, within Python's limit: an ordinary 422.
+    let deep: &'static str = Box::leak(
+        format!("{{\"title\": {}1{}}}", "[".repeat(200), "]".repeat(200)).into_boxed_str(),
+    );
+    let resp = post(deep).await;
+    resp.expect(422);
+    // (The echoed input is as deep: the text, not serde_json, is checked.)
+    assert!(
+        resp.text
+            .starts_with(r#"{"detail":[{"type":"string_type","loc":["body","title"]"#),
+        "{}",
+        &resp.text[..200]
+    );
+    // Beyond Python's recursion limit: FastAPI's generic 400.
+    let too_deep: &'static str = Box::leak(
+        format!("{{\"title\": {}1{}}}", "[".repeat(5000), "]".repeat(5000)).into_boxed_str(),
+    );
+    let resp = post(too_deep).await;
+    resp.expect(400);
+    assert_eq!(
+        resp.body,
+        json!({"detail": "There was an error parsing the body"})
+    );
+
+    // Integers are echoed exactly, floats as Python writes them.
+    let resp = post(r#"{"title": 100000000000000000000000000000000000000}"#).await;
+    resp.expect(422);
+    assert_eq!(
+        resp.text,
+        r#"{"detail":[{"type":"string_type","loc":["body","title"],"msg":"Input should be a valid string","input":100000000000000000000000000000000000000}]}"#
+    );
+    let resp = post(r#"{"title": 1e2}"#).await;
+    assert!(resp.text.contains(r#""input":100.0"#), "{}", resp.text);
+
+    // NaN and infinities: FastAPI itself fails to render them (500); we answer 422 with
+    // a JSON-safe input, and nothing changes.
+    let item = app.item(&token, u, "steady").await;
+    let item_path = format!("/users/{u}/items/{}", item["id"]);
+    for (body, input) in [
+        (r#"{"done": NaN}"#, "nan"),
+        (r#"{"done": 1e400}"#, "inf"),
+        (r#"{"title": -Infinity}"#, "-inf"),
+    ] {
+        let resp = app
+            .raw(
+                "PATCH",
+                &item_path,
+                &[
+                    ("x-api-token", &token),
+                    ("content-type", "application/json"),
+                ],
+                body,
+            )
+            .await;
+        resp.expect(422);
+        assert_eq!(first_error(&resp)["input"], json!(input), "{body}");
+    }
+    assert_eq!(app.get(&item_path, &token).await.body, item, "unchanged");
+
+    // A lone surrogate escape: pydantic's string_unicode, nothing stored.
+    let resp = post(r#"{"title": "a\ud800b"}"#).await;
+    resp.expect(422);
+    assert_eq!(first_error(&resp)["type"], "string_unicode");
+    let items = app.get(&format!("/users/{u}/items"), &token).await;
+    assert_eq!(items.body, json!([item]), "nothing else created");
+}
+
+/// Request lines and headers beyond our limits: FastAPI-shaped 414 and 431, with the
+/// request id and the security headers.
+#[tokio::test]
+async fn oversized_request_lines_and_headers_get_json_errors() {
+    let app = TestApp::start(crate::common::Kind::Sqlite).await.unwrap();
+    let long = format!("/items?date={}", "1".repeat(9000));
+    let resp = app.raw("GET", &long, &[], axum::body::Body::empty()).await;
+    resp.expect(414);
+    assert_eq!(resp.body, json!({"detail": "URI Too Long"}));
+    assert!(resp.header("x-request-id").is_some());
+    assert_eq!(resp.header("x-content-type-options"), Some("nosniff"));
+
+    let big = "x".repeat(40_000);
+    let resp = app
+        .raw(
+            "GET",
+            "/livez",
+            &[("x-padding", &big)],
+            axum::body::Body::empty(),
+        )
+        .await;
+    resp.expect(431);
+    assert_eq!(
+        resp.body,
+        json!({"detail": "Request Header Fields Too Large"})
+    );
+
+    let names: Vec<String> = (0..120).map(|n| format!("x-h{n}")).collect();
+    let many: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "1")).collect();
+    let resp = app
+        .raw("GET", "/livez", &many, axum::body::Body::empty())
+        .await;
+    resp.expect(431);
+    assert!(resp.header("x-request-id").is_some());
+    app.send("GET", "/livez", None, None).await.expect(200);
+}

@@ -63,6 +63,15 @@ impl TestApp {
     }
 
     pub async fn start_with(kind: Kind, configure: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        Self::start_with_routes(kind, configure, axum::Router::new()).await
+    }
+
+    /// The application with `extra` routes under its layers (a handler the API lacks).
+    pub async fn start_with_routes(
+        kind: Kind,
+        configure: impl FnOnce(&mut Config),
+        extra: axum::Router<AppState>,
+    ) -> Option<TestApp> {
         let db = TestDb::create(kind).await?;
         let mut config = config_for(&db);
         configure(&mut config);
@@ -70,7 +79,7 @@ impl TestApp {
         store.migrate().await.expect("migrations");
         let state = server::state(&config, store);
         Some(TestApp {
-            router: app(state.clone()),
+            router: todo_api::http::app_with_routes(state.clone(), extra),
             state,
             db,
         })

@@ -3,12 +3,12 @@
 use axum::extract::{FromRequest, Request};
 use axum::http::header::CONTENT_TYPE;
 use bytes::Bytes;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
 
 use super::errors::{FieldError, loc, missing};
 use super::lax::lax_bool;
-use super::pyjson;
+use super::pyjson::{self, PyValue};
 use crate::email;
 use crate::http::error::ApiError;
 
@@ -27,8 +27,7 @@ pub trait BodyModel: Sized {
 
 /// The fields of a JSON object body; unknown fields are ignored, as pydantic does.
 pub struct Fields<'a> {
-    object: &'a Map<String, Value>,
-    whole: &'a Value,
+    whole: &'a PyValue,
     errors: &'a mut Vec<FieldError>,
 }
 
@@ -59,10 +58,10 @@ impl Len {
 impl Fields<'_> {
     /// A required `str`.
     pub fn required_str(&mut self, name: &'static str, len: Len) -> Option<String> {
-        match self.object.get(name) {
+        match self.whole.get(name) {
             None => {
                 self.errors
-                    .push(missing(loc("body", name), self.whole.clone()));
+                    .push(missing(loc("body", name), json_safe(self.whole)));
                 None
             }
             Some(value) => self.string(name, value, len),
@@ -71,20 +70,21 @@ impl Fields<'_> {
 
     /// A `str | None`; absent and `null` are both `None`.
     pub fn optional_str(&mut self, name: &'static str, len: Len) -> Option<Option<String>> {
-        match self.object.get(name) {
-            None | Some(Value::Null) => Some(None),
+        match self.whole.get(name) {
+            None | Some(PyValue::Null) => Some(None),
             Some(value) => self.string(name, value, len).map(Some),
         }
     }
 
     /// A `bool | None` with pydantic's lax conversions.
     pub fn optional_bool(&mut self, name: &'static str) -> Option<Option<bool>> {
-        match self.object.get(name) {
-            None | Some(Value::Null) => Some(None),
+        match self.whole.get(name) {
+            None | Some(PyValue::Null) => Some(None),
             Some(value) => match lax_bool(value) {
                 Ok(b) => Some(Some(b)),
                 Err(why) => {
-                    self.errors.push(why.into_error(loc("body", name), value));
+                    self.errors
+                        .push(why.into_error(loc("body", name), &json_safe(value)));
                     None
                 }
             },
@@ -109,17 +109,31 @@ impl Fields<'_> {
         }
     }
 
-    fn string(&mut self, name: &'static str, value: &Value, len: Len) -> Option<String> {
-        let Value::String(text) = value else {
-            self.errors.push(FieldError {
-                kind: "string_type".into(),
-                loc: loc("body", name),
-                msg: "Input should be a valid string".into(),
-                input: value.clone(),
-                ctx: None,
-            });
-            return None;
+    fn string(&mut self, name: &'static str, value: &PyValue, len: Len) -> Option<String> {
+        let text = match value {
+            PyValue::Str(text) => text,
+            PyValue::BrokenStr(text) => {
+                self.errors.push(FieldError {
+                    kind: "string_unicode".into(),
+                    loc: loc("body", name),
+                    msg: "Input should be a valid string, unable to parse raw data as a unicode string".into(),
+                    input: Value::String(text.clone()),
+                    ctx: None,
+                });
+                return None;
+            }
+            other => {
+                self.errors.push(FieldError {
+                    kind: "string_type".into(),
+                    loc: loc("body", name),
+                    msg: "Input should be a valid string".into(),
+                    input: json_safe(other),
+                    ctx: None,
+                });
+                return None;
+            }
         };
+        let value = &Value::String(text.clone());
         if text.contains('\0') {
             // PostgreSQL cannot store NUL in text; refusing it everywhere keeps the backends
             // alike, in the error pydantic gives for a `pattern` constraint.
@@ -171,7 +185,7 @@ pub struct RawBody {
 enum BodyValue {
     Missing,
     Invalid(FieldError),
-    Json(Value),
+    Json(PyValue),
 }
 
 /// How long the body may take to arrive (`BODY_READ_TIMEOUT`), set on the request by the
@@ -230,7 +244,7 @@ impl RawBody {
         };
         if !is_json {
             let text = String::from_utf8_lossy(&self.bytes).into_owned();
-            return Ok(BodyValue::Json(Value::String(text)));
+            return Ok(BodyValue::Json(PyValue::Str(text)));
         }
         // Python's json.loads drops a UTF-8 byte order mark.
         let bytes = self
@@ -240,22 +254,22 @@ impl RawBody {
         let Ok(text) = std::str::from_utf8(bytes) else {
             return Err(ApiError::BadRequest("There was an error parsing the body"));
         };
-        match serde_json::from_str::<Value>(text) {
-            Ok(Value::Null) => Ok(BodyValue::Missing),
+        match pyjson::parse(text) {
+            Ok(PyValue::Null) => Ok(BodyValue::Missing),
             Ok(value) => Ok(BodyValue::Json(value)),
-            Err(_) => match pyjson::python_json_error(text) {
-                Some(pyjson::PyJsonError::Decode(message, position)) => {
-                    Ok(BodyValue::Invalid(FieldError {
-                        kind: "json_invalid".into(),
-                        loc: vec![json!("body"), json!(position)],
-                        msg: "JSON decode error".into(),
-                        input: json!({}),
-                        ctx: Some(json!({"error": message})),
-                    }))
-                }
-                // Python would parse it (NaN, lone surrogates) or fail otherwise (nesting).
-                _ => Err(ApiError::BadRequest("There was an error parsing the body")),
-            },
+            Err(pyjson::PyJsonError::Decode(message, position)) => {
+                Ok(BodyValue::Invalid(FieldError {
+                    kind: "json_invalid".into(),
+                    loc: vec![json!("body"), json!(position)],
+                    msg: "JSON decode error".into(),
+                    input: json!({}),
+                    ctx: Some(json!({"error": message})),
+                }))
+            }
+            // Python's recursion limit: FastAPI answers with its generic parse error.
+            Err(pyjson::PyJsonError::TooDeep) => {
+                Err(ApiError::BadRequest("There was an error parsing the body"))
+            }
         }
     }
 }
@@ -276,7 +290,7 @@ pub(super) fn read_model<T: BodyModel>(
         }
         BodyValue::Json(value) => value,
     };
-    let Value::Object(object) = &value else {
+    if !matches!(value, PyValue::Dict(_)) {
         errors.push(FieldError {
             kind: "model_type".into(),
             loc: vec![json!("body")],
@@ -284,15 +298,44 @@ pub(super) fn read_model<T: BodyModel>(
                 "Input should be a valid dictionary or instance of {}",
                 T::NAME
             ),
-            input: value.clone(),
+            input: json_safe(&value),
             ctx: Some(json!({"class_name": T::NAME})),
         });
         return Ok(None);
-    };
+    }
     let mut fields = Fields {
-        object,
         whole: &value,
         errors,
     };
     Ok(T::from_fields(&mut fields))
+}
+
+/// An input as FastAPI would write it back in an error: integers exactly as sent, floats
+/// as Python prints them. Python cannot write `NaN` or `inf` in JSON (FastAPI fails with a
+/// 500 there); they are given as the strings `"nan"`, `"inf"`, `"-inf"`.
+pub(super) fn json_safe(value: &PyValue) -> Value {
+    match value {
+        PyValue::Null => Value::Null,
+        PyValue::Bool(b) => Value::Bool(*b),
+        PyValue::Int(digits) => digits
+            .parse::<serde_json::Number>()
+            .map_or_else(|_| Value::String(digits.clone()), Value::Number),
+        PyValue::Float(x) => {
+            let repr = pyjson::float_repr(*x);
+            if x.is_finite() {
+                repr.parse::<serde_json::Number>()
+                    .map_or(Value::String(repr), Value::Number)
+            } else {
+                Value::String(repr)
+            }
+        }
+        PyValue::Str(text) | PyValue::BrokenStr(text) => Value::String(text.clone()),
+        PyValue::List(items) => Value::Array(items.iter().map(json_safe).collect()),
+        PyValue::Dict(entries) => Value::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.clone(), json_safe(v)))
+                .collect(),
+        ),
+    }
 }

@@ -1,22 +1,31 @@
 //! pydantic's lax-mode conversions of booleans and integers.
 
-use serde_json::Value;
-
 use super::errors::NotBool;
+use super::pyjson::PyValue;
 
 /// pydantic's lax `bool`: true/false, 0/1 (numbers too), and the strings below in any case.
-pub fn lax_bool(value: &Value) -> Result<bool, NotBool> {
+pub fn lax_bool(value: &PyValue) -> Result<bool, NotBool> {
     match value {
-        Value::Bool(b) => Ok(*b),
-        Value::Number(n) if n.as_f64() == Some(0.0) => Ok(false),
-        Value::Number(n) if n.as_f64() == Some(1.0) => Ok(true),
-        Value::Number(_) => Err(NotBool::Parsing),
-        Value::String(s) => match s.to_lowercase().as_str() {
-            "0" | "off" | "f" | "false" | "n" | "no" => Ok(false),
-            "1" | "on" | "t" | "true" | "y" | "yes" => Ok(true),
+        PyValue::Bool(b) => Ok(*b),
+        PyValue::Int(digits) => match digits.trim_start_matches('-') {
+            "0" => Ok(false),
+            "1" if !digits.starts_with('-') => Ok(true),
             _ => Err(NotBool::Parsing),
         },
-        _ => Err(NotBool::Type),
+        PyValue::Float(x) if *x == 0.0 => Ok(false),
+        PyValue::Float(x) if *x == 1.0 => Ok(true),
+        PyValue::Float(_) | PyValue::BrokenStr(_) => Err(NotBool::Parsing),
+        PyValue::Str(s) => lax_bool_str(s),
+        PyValue::Null | PyValue::List(_) | PyValue::Dict(_) => Err(NotBool::Type),
+    }
+}
+
+/// A boolean from text (a query parameter, a string in a body).
+pub fn lax_bool_str(text: &str) -> Result<bool, NotBool> {
+    match text.to_lowercase().as_str() {
+        "0" | "off" | "f" | "false" | "n" | "no" => Ok(false),
+        "1" | "on" | "t" | "true" | "y" | "yes" => Ok(true),
+        _ => Err(NotBool::Parsing),
     }
 }
 
@@ -47,8 +56,6 @@ pub(super) fn parse_int(raw: &str) -> Option<i128> {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
 
     #[test]
@@ -65,6 +72,10 @@ mod tests {
         for bad in ["", " ", "abc", "1.5", "1e3", "0x10", "1_000", "--1", "10."] {
             assert_eq!(parse_int(bad), None, "{bad:?}");
         }
+    }
+
+    fn s(text: &str) -> PyValue {
+        PyValue::Str(text.into())
     }
 
     #[test]
@@ -84,13 +95,19 @@ mod tests {
             ("y", true),
             ("n", false),
         ] {
-            assert_eq!(lax_bool(&json!(raw)).unwrap(), expected, "{raw}");
+            assert_eq!(lax_bool(&s(raw)).unwrap(), expected, "{raw}");
         }
-        assert!(lax_bool(&json!(1)).unwrap());
-        assert!(!lax_bool(&json!(0.0)).unwrap());
-        assert_eq!(lax_bool(&json!(2)), Err(NotBool::Parsing));
-        assert_eq!(lax_bool(&json!("maybe")), Err(NotBool::Parsing));
-        assert_eq!(lax_bool(&json!(" true")), Err(NotBool::Parsing));
-        assert_eq!(lax_bool(&json!([true])), Err(NotBool::Type));
+        assert!(lax_bool(&PyValue::Int("1".into())).unwrap());
+        assert!(!lax_bool(&PyValue::Float(0.0)).unwrap());
+        assert!(lax_bool(&PyValue::Float(1.0)).unwrap());
+        assert_eq!(lax_bool(&PyValue::Float(f64::NAN)), Err(NotBool::Parsing));
+        assert_eq!(lax_bool(&PyValue::Int("-1".into())), Err(NotBool::Parsing));
+        assert_eq!(lax_bool(&PyValue::Int("2".into())), Err(NotBool::Parsing));
+        assert_eq!(lax_bool(&s("maybe")), Err(NotBool::Parsing));
+        assert_eq!(lax_bool(&s(" true")), Err(NotBool::Parsing));
+        assert_eq!(
+            lax_bool(&PyValue::List(vec![PyValue::Bool(true)])),
+            Err(NotBool::Type)
+        );
     }
 }

@@ -26,6 +26,5 @@ mod validator;
 
 pub use body::{BodyModel, BodyReadTimeout, Fields, Len, MAX_BODY_BYTES, RawBody};
 pub use errors::FieldError;
-pub use lax::lax_bool;
 pub use params::{PathParams, QueryParams};
 pub use validator::{MAX_LIMIT, Validator};

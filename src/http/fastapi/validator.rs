@@ -7,7 +7,7 @@ use time::macros::format_description;
 
 use super::body::{BodyModel, RawBody, read_model};
 use super::errors::{FieldError, bound, int_parsing, loc};
-use super::lax::{lax_bool, parse_int};
+use super::lax::{lax_bool_str, parse_int};
 use super::params::{PathParams, QueryParams};
 use crate::domain::Page;
 use crate::http::error::ApiError;
@@ -119,11 +119,10 @@ impl Validator {
         let Some(raw) = query.get(name) else {
             return Some(None);
         };
-        let raw = Value::String(raw.to_owned());
-        match lax_bool(&raw) {
+        match lax_bool_str(raw) {
             Ok(value) => Some(Some(value)),
             Err(why) => {
-                self.error(why.into_error(loc("query", name), &raw));
+                self.error(why.into_error(loc("query", name), &Value::String(raw.to_owned())));
                 None
             }
         }
