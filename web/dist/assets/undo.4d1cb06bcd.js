@@ -6,7 +6,7 @@
 // delete the person asked for is never silently lost.
 
 import { ApiError, call } from './api.0e42747cb6.js';
-import { toast } from './dom.5e37a88479.js';
+import { toast } from './dom.02ddd9605a.js';
 
 export const WINDOW_MS = 5000;
 const KEY = 'todo.pendingDeletes';

@@ -2,9 +2,9 @@
 // done filters, add, toggle, inline edit, delete with undo and "Load more" paging.
 
 import { ApiError, call, describe, newKey, query } from './api.0e42747cb6.js';
-import { clearErrors, field, formError, h, showError, toast, uid } from './dom.5e37a88479.js';
+import { clearErrors, field, formError, h, showError, toast, uid } from './dom.02ddd9605a.js';
 import { created, toApiDate, todayJst } from './time.ee3d1da3ff.js';
-import * as undo from './undo.54125f5848.js';
+import * as undo from './undo.4d1cb06bcd.js';
 
 export const PAGE_SIZE = 20;
 

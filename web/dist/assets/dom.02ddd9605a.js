@@ -149,7 +149,7 @@ const toasts = () => document.getElementById('toasts');
  */
 export function toast(message, { kind = 'info', action = null, timeout = 6000 } = {}) {
   const text = h('p', { text: message });
-  const el = h('div', { class: `toast ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);
+  const el = h('div', { class: `toast ${kind}`, role: kind === 'error' ? 'alert' : null }, text);
   let timer = null;
   const close = () => {
     clearTimeout(timer);

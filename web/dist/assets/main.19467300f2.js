@@ -1,11 +1,11 @@
 // The ToDo board: start, routing (#/mine, #/team, #/users, filters after a "?"), sign-in state.
 
 import { ApiError, call, configure, describe, query, session } from './api.0e42747cb6.js';
-import { authView } from './auth.d2d1280db5.js';
-import { h, toast } from './dom.5e37a88479.js';
-import { itemsView } from './items.1610c46dea.js';
-import * as undo from './undo.54125f5848.js';
-import { usersView } from './users.f6abb33b6d.js';
+import { authView } from './auth.12bac2404a.js';
+import { h, toast } from './dom.02ddd9605a.js';
+import { itemsView } from './items.35c48825ba.js';
+import * as undo from './undo.4d1cb06bcd.js';
+import { usersView } from './users.ef4ccc2ff4.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');

@@ -2,7 +2,7 @@
 // the smallest id other than it, which the confirmation names).
 
 import { ApiError, call, describe, query } from './api.0e42747cb6.js';
-import { confirmDialog, h, toast } from './dom.5e37a88479.js';
+import { confirmDialog, h, toast } from './dom.02ddd9605a.js';
 
 const PAGE_SIZE = 100;
 

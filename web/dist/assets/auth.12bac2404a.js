@@ -1,7 +1,7 @@
 // The token screen: sign up (the token is shown once, with a copy button) or paste a token.
 
 import { ApiError, call, newKey, session } from './api.0e42747cb6.js';
-import { clearErrors, field, formError, h, setFieldError, showError } from './dom.5e37a88479.js';
+import { clearErrors, field, formError, h, setFieldError, showError } from './dom.02ddd9605a.js';
 
 const CLOSED = 'Sign-up is closed on this server. Ask an admin to create an account for you (an admin can run “todo-api user create”), then paste the token they give you under “Use your API token”.';
 
