@@ -3,7 +3,7 @@
 import { ApiError, call, configure, describe, query, session } from './api.0e42747cb6.js';
 import { authView } from './auth.12bac2404a.js';
 import { h, toast } from './dom.02ddd9605a.js';
-import { itemsView } from './items.35c48825ba.js';
+import { itemsView } from './items.4e156fbdf0.js';
 import * as undo from './undo.4d1cb06bcd.js';
 import { usersView } from './users.ef4ccc2ff4.js';
 

@@ -22,6 +22,9 @@ export function itemsView(ctx, kind) {
     base: team ? '/items' : `/users/${me.id}/items`,
     fallback: false,
     next: null,
+    // Items that left the listed set since the last page (deleted, or toggled out of the
+    // done filter): the next page starts that much earlier, so nothing is skipped.
+    left: 0,
     entries: new Map(), // id -> {item, li}
     users: null,
     loading: 0,
@@ -79,7 +82,9 @@ export function itemsView(ctx, kind) {
         for (const u of users.values()) {
           if (u.id !== me.id) owner.control.append(h('option', { value: String(u.id), text: u.email }));
         }
-        for (const { item, li } of state.entries.values()) li.replaceWith(render(item));
+        for (const entry of state.entries.values()) {
+          if (!entry.li.hidden && !entry.li.querySelector('form')) update(entry.item);
+        }
       }
     });
   }
@@ -139,7 +144,15 @@ export function itemsView(ctx, kind) {
     list.replaceChildren();
     for (const item of answer.data) addEntry(item, 'end');
     state.next = answer.next;
+    state.left = 0;
     updateCount();
+  }
+
+  function nextPage() {
+    const url = new URL(state.next, location.origin);
+    const skip = Number(url.searchParams.get('skip'));
+    if (state.left > 0 && Number.isInteger(skip)) url.searchParams.set('skip', String(Math.max(0, skip - state.left)));
+    return url.pathname + url.search;
   }
 
   async function loadMore() {
@@ -147,7 +160,8 @@ export function itemsView(ctx, kind) {
     more.disabled = true;
     const ticket = state.loading;
     try {
-      const answer = await call('GET', state.next);
+      const answer = await call('GET', nextPage());
+      state.left = 0;
       if (ticket !== state.loading) return;
       const firstNew = answer.data.find((item) => !state.entries.has(item.id) && !undo.isPending(item.id));
       for (const item of answer.data) if (!state.entries.has(item.id)) addEntry(item, 'end');
@@ -284,6 +298,7 @@ export function itemsView(ctx, kind) {
       // Only `done` is sent (no If-Match): a concurrent edit of the title is not overwritten.
       const answer = await call('PATCH', itemUrl(before), { body: { done: isDone } });
       if (answer.etag) etags.set(id, answer.etag);
+      if (filters.done) state.left += String(isDone) === filters.done ? -1 : 1;
       update(answer.data);
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) return;
@@ -407,7 +422,10 @@ export function itemsView(ctx, kind) {
           ctx.refresh();
         }
       },
-      deleted: () => forget(id),
+      deleted: () => {
+        state.left += 1;
+        forget(id);
+      },
       failed: (error) => {
         if (error instanceof ApiError && error.status === 401) return;
         const current = state.entries.get(id);
