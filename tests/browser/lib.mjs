@@ -107,7 +107,8 @@ export function launch() {
  * and recorded; console errors and uncaught exceptions are recorded. `clean()` asserts none.
  * The only console errors allowed are Chromium's own "Failed to load resource" lines for API
  * answers the page asked for and handles (a 401 for a wrong token, a 412, ...): the tests
- * check what the page shows for each. Such a line for the page itself or an asset fails.
+ * check what the page shows for each. Such a line for anything else (the page, an asset,
+ * a favicon) fails.
  */
 export async function open(browser, origin, options = {}) {
   const context = await browser.newContext({
@@ -153,7 +154,7 @@ function watch(page, origin, seen) {
     const where = message.location()?.url ?? '';
     const resourcePath = where.startsWith(origin) ? new URL(where).pathname : null;
     const apiAnswer = /^Failed to load resource: the server responded with a status of \d{3}/.test(text)
-      && resourcePath && resourcePath !== '/' && !resourcePath.startsWith('/assets/');
+      && /^\/(me|users|items)(\/|$)/.test(resourcePath ?? '');
     if (!apiAnswer) seen.console.push(`${text} (${where})`);
   });
 }
