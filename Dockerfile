@@ -47,6 +47,9 @@ LABEL org.opencontainers.image.title="todo-api" \
       org.opencontainers.image.description="ToDo REST API (drop-in replacement for the FastAPI sample app)" \
       org.opencontainers.image.licenses="MIT"
 COPY --from=builder --chown=0:0 /out/todo-api /usr/local/bin/todo-api
+# CA bundles for verified TLS to the database (sslrootcert=/etc/todo-api/ca/...): the AWS build
+# adds the pinned RDS bundle here; without it (a local build) the folder holds only its README.
+COPY --chown=0:0 deploy/container/ca/ /etc/todo-api/ca/
 # PORT is the API listener (Cloud Run overrides it with 8080); metrics stay on METRICS_PORT
 # (9000), which is deliberately not EXPOSEd: no load balancer may reach it.
 ENV PORT=8000 \

@@ -1,4 +1,8 @@
 //! The `todo-api` command line: the server and the operator's tools.
+//!
+//! Standard output carries a command's result and nothing else (JSON, or a table where a
+//! person reads it, with `--json` for scripts); logs and errors go to standard error, each
+//! error once. `serve` logs to standard output, where the container runtime collects it.
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
@@ -6,13 +10,15 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
+use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::config::Config;
+use crate::accounts::Accounts;
+use crate::config::{self, Config};
 use crate::domain::Account;
-use crate::http::{AppState, error::ApiError, users};
-use crate::store;
-use crate::{server, telemetry};
+use crate::server;
+use crate::store::{self, Deactivation, Store};
+use crate::telemetry::{self, LogTarget};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -21,7 +27,7 @@ use crate::{server, telemetry};
     about = "A ToDo REST API (users and their items), drop-in compatible with the FastAPI sample app"
 )]
 #[command(
-    after_help = "Configuration comes from environment variables (DATABASE_URL, PORT, ...): see the README."
+    after_help = "Configuration comes from environment variables: `todo-api serve --help` lists them."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -31,9 +37,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the HTTP server (the default)
+    #[command(after_help = config::help())]
     Serve,
     /// Apply the database migrations and exit (adopts a FastAPI sql_app.db in place)
-    Migrate,
+    Migrate {
+        /// Print the applied migrations as JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Exit 0 when the local server is alive (/livez), 1 otherwise: a container HEALTHCHECK
     /// that needs no curl
     Healthcheck {
@@ -56,6 +67,7 @@ enum Command {
 enum UserCommand {
     /// Create a user and print it with its API token (as JSON)
     Create {
+        /// The new user's email address (checked like the API's sign-up)
         #[arg(long)]
         email: String,
         /// Make the user an admin (allowed everything; may create users when SIGNUP=false)
@@ -66,8 +78,12 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// List every user, active or not
-    List,
+    /// List every user, active or not (a table; --json for scripts)
+    List {
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
     /// Make a user an admin
     Promote(UserRef),
     /// Deactivate ("delete") a user, handing its items to the active user with the smallest id
@@ -110,42 +126,85 @@ pub fn main() -> ExitCode {
         let path = if ready { "/health-check" } else { "/livez" };
         return runtime.block_on(healthcheck(&config, path, Duration::from_secs(timeout)));
     }
+    let serving = matches!(command, Command::Serve);
     let result = runtime.block_on(async {
-        let telemetry = telemetry::init(&config);
-        let result = run(command, config).await;
+        let target = if serving {
+            LogTarget::Stdout
+        } else {
+            LogTarget::Stderr
+        };
+        let telemetry = telemetry::init(&config, target);
+        let result = if serving {
+            server::serve(config).await
+        } else {
+            run(command, config).await
+        };
         telemetry.shutdown();
         result
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if serving => {
+            // The server's log is where its operators look (CloudWatch, Cloud Logging).
+            tracing::error!(error = %report(&err), "todo-api failed");
+            ExitCode::FAILURE
+        }
         Err(err) => {
-            let report = report(&err);
-            tracing::error!(error = %report, "todo-api failed");
-            eprintln!("todo-api: {report}");
+            eprintln!("todo-api: {}", report(&err));
             ExitCode::FAILURE
         }
     }
 }
 
+/// The tools: each opens the database, checks that it can connect (with a message that says
+/// why not), applies migrations when asked to, does its work and prints its result.
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
-    if matches!(command, Command::Serve) {
-        return server::serve(config).await;
-    }
     let store = store::connect(&config.database)?;
-    if matches!(command, Command::Migrate) || config.auto_migrate {
-        store.migrate().await?;
+    store.check_connection().await?;
+    let result = async {
+        let applied = if matches!(command, Command::Migrate { .. }) || config.auto_migrate {
+            store.migrate().await?
+        } else {
+            Vec::new()
+        };
+        let accounts = server::accounts(&config, store.clone());
+        tool(command, store.as_ref(), &accounts, applied).await
     }
-    let state = server::state(&config, store.clone());
-    let result = admin(command, &state).await;
+    .await;
     store.close().await;
     result
 }
 
-async fn admin(command: Command, state: &AppState) -> anyhow::Result<()> {
+async fn tool(
+    command: Command,
+    store: &dyn Store,
+    accounts: &Accounts,
+    applied: Vec<store::AppliedMigration>,
+) -> anyhow::Result<()> {
     match command {
-        Command::Serve | Command::Healthcheck { .. } => unreachable!("handled by run"),
-        Command::Migrate => {
-            tracing::info!(backend = state.store.backend().name(), "migrations applied");
+        Command::Serve | Command::Healthcheck { .. } => unreachable!("handled by main"),
+        Command::Migrate { json } => {
+            if json {
+                return print_json(&MigrateReport {
+                    backend: store.backend().name(),
+                    applied,
+                });
+            }
+            let mut out = std::io::stdout().lock();
+            if applied.is_empty() {
+                writeln!(
+                    out,
+                    "{}: up to date, nothing to apply",
+                    store.backend().name()
+                )?;
+            }
+            for migration in applied {
+                writeln!(
+                    out,
+                    "applied {:04} {}",
+                    migration.version, migration.description
+                )?;
+            }
             Ok(())
         }
         Command::User(UserCommand::Create {
@@ -154,24 +213,19 @@ async fn admin(command: Command, state: &AppState) -> anyhow::Result<()> {
             password_stdin,
         }) => {
             let password = read_password(password_stdin)?;
-            if password.chars().count() < users::MIN_PASSWORD {
-                anyhow::bail!(
-                    "the password must have at least {} characters",
-                    users::MIN_PASSWORD
-                );
-            }
-            if let Err(reason) = crate::http::email_check(&email) {
-                anyhow::bail!("not a valid email address: {reason}");
-            }
-            let created = users::register(state, email, SecretString::from(password), admin)
-                .await
-                .map_err(api)?;
+            let created = accounts
+                .register(email, SecretString::from(password), admin)
+                .await?;
             print_json(&created)
         }
-        Command::User(UserCommand::List) => {
+        Command::User(UserCommand::List { json }) => {
+            let accounts = store.accounts().await?;
+            if json {
+                return print_json(&accounts);
+            }
             let mut out = std::io::stdout().lock();
             writeln!(out, "{:>8}  {:<6}  {:<5}  email", "id", "active", "admin")?;
-            for account in state.store.accounts().await? {
+            for account in accounts {
                 writeln!(
                     out,
                     "{:>8}  {:<6}  {:<5}  {}",
@@ -181,38 +235,47 @@ async fn admin(command: Command, state: &AppState) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(UserCommand::Promote(who)) => {
-            let account = find(state, &who).await?;
-            state.store.set_admin(account.id, true).await?;
-            println!("user {} ({}) is now an admin", account.id, account.email);
-            Ok(())
+            let mut account = find(store, &who).await?;
+            store.set_admin(account.id, true).await?;
+            account.is_admin = true;
+            print_json(&account)
         }
         Command::User(UserCommand::Deactivate(who)) => {
-            let account = find(state, &who).await?;
-            match state.store.deactivate_user(account.id).await? {
-                store::Deactivation::Done { heir_id, .. } => {
-                    println!(
-                        "user {} deactivated; its items now belong to user {heir_id}",
-                        account.id
-                    );
-                    Ok(())
-                }
-                store::Deactivation::NotFound => {
+            let account = find(store, &who).await?;
+            match store.deactivate_user(account.id).await? {
+                Deactivation::Done { heir_id, .. } => print_json(&Deactivated {
+                    id: account.id,
+                    email: account.email,
+                    is_active: false,
+                    items_moved_to: heir_id,
+                }),
+                Deactivation::NotFound => {
                     anyhow::bail!("user {} is already inactive", account.id)
                 }
-                store::Deactivation::LastActiveUser => {
+                Deactivation::LastActiveUser => {
                     anyhow::bail!("user {} is the last active user", account.id)
                 }
             }
         }
         Command::Token(TokenCommand::Rotate(who)) => {
-            let account = find(state, &who).await?;
-            print_json(
-                &users::rotate_token_of(state, account.id)
-                    .await
-                    .map_err(api)?,
-            )
+            let account = find(store, &who).await?;
+            print_json(&accounts.rotate_token(account.id).await?)
         }
     }
+}
+
+#[derive(Serialize)]
+struct MigrateReport {
+    backend: &'static str,
+    applied: Vec<store::AppliedMigration>,
+}
+
+#[derive(Serialize)]
+struct Deactivated {
+    id: i64,
+    email: String,
+    is_active: bool,
+    items_moved_to: i64,
 }
 
 /// The error and its causes on one line, skipping a cause whose text its parent already
@@ -231,17 +294,10 @@ fn report(err: &anyhow::Error) -> String {
     out
 }
 
-fn api(err: ApiError) -> anyhow::Error {
-    match err {
-        ApiError::Internal(cause) => cause,
-        other => anyhow::anyhow!("{other}"),
-    }
-}
-
-async fn find(state: &AppState, who: &UserRef) -> anyhow::Result<Account> {
+async fn find(store: &dyn Store, who: &UserRef) -> anyhow::Result<Account> {
     let account = match who.user.parse::<i64>() {
-        Ok(id) => state.store.account(id).await?,
-        Err(_) => state.store.account_by_email(&who.user).await?,
+        Ok(id) => store.account(id).await?,
+        Err(_) => store.account_by_email(&who.user).await?,
     };
     account.ok_or_else(|| anyhow::anyhow!("no user {}", who.user))
 }

@@ -6,10 +6,138 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::http::auth::Authz;
+use crate::authz::Authz;
+use crate::credentials::HashingLimits;
 use crate::store::{Backend, DbSettings};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://todo.db";
+
+/// One environment variable: its name, its default (in words), and what it does. `serve
+/// --help` prints this table (the README is not inside the container); a test checks that
+/// `from_lookup` reads exactly these and that the README's configuration table lists them.
+pub struct Variable {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub about: &'static str,
+}
+
+const fn var(name: &'static str, default: &'static str, about: &'static str) -> Variable {
+    Variable {
+        name,
+        default,
+        about,
+    }
+}
+
+pub const VARIABLES: &[Variable] = &[
+    var(
+        "DATABASE_URL",
+        DEFAULT_DATABASE_URL,
+        "sqlite://path, postgres://user@host:5432/db, mysql://user@host:3306/db",
+    ),
+    var(
+        "DATABASE_PASSWORD",
+        "",
+        "merged into DATABASE_URL (percent-encoded)",
+    ),
+    var("DATABASE_MAX_CONNECTIONS", "10", "pool size per process"),
+    var(
+        "DATABASE_ACQUIRE_TIMEOUT",
+        "5",
+        "seconds to wait for a pooled connection before answering 503",
+    ),
+    var(
+        "DATABASE_STATEMENT_TIMEOUT",
+        "10",
+        "seconds a statement may run",
+    ),
+    var(
+        "DATABASE_WAIT",
+        "30",
+        "seconds serve waits at start for a database that refuses connections or does not resolve yet",
+    ),
+    var(
+        "HOST",
+        "0.0.0.0",
+        "the API listener's address (127.0.0.1: this machine only)",
+    ),
+    var("PORT", "8000", "the API listener's port (0: a free one)"),
+    var(
+        "METRICS_PORT",
+        "9000",
+        "the Prometheus listener's port (0: a free one)",
+    ),
+    var(
+        "METRICS_ENABLED",
+        "true",
+        "false turns the metrics listener off",
+    ),
+    var("LOG_FORMAT", "json unless a terminal", "json or text"),
+    var("TOKEN_PEPPER", "", "HMAC key for token hashes"),
+    var(
+        "TOKEN_PEPPER_PREVIOUS",
+        "",
+        "the previous HMAC key, during a rotation",
+    ),
+    var("SIGNUP", "true", "false: only admins may create users"),
+    var("AUTHZ", "team", "team or strict"),
+    var(
+        "AUTO_MIGRATE",
+        "true",
+        "serve and the user commands apply migrations first",
+    ),
+    var(
+        "SHUTDOWN_TIMEOUT",
+        "20",
+        "seconds to drain in-flight requests after SIGTERM",
+    ),
+    var(
+        "REQUEST_TIMEOUT",
+        "15",
+        "seconds before a request is answered 503",
+    ),
+    var(
+        "PASSWORD_HASH_WORKERS",
+        "one per core",
+        "password hashes computed at once",
+    ),
+    var(
+        "PASSWORD_HASH_QUEUE",
+        "8 per worker",
+        "password hashes that may wait; beyond, 429",
+    ),
+    var(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "",
+        "turns on trace export over OTLP/gRPC",
+    ),
+    var("OTEL_SERVICE_NAME", "todo-api", "the traces' service name"),
+    var(
+        "GOOGLE_CLOUD_PROJECT",
+        "",
+        "adds logging.googleapis.com/trace to log lines",
+    ),
+    var(
+        "CORS_ALLOW_ORIGINS",
+        "",
+        "comma-separated origins (or *) allowed from a browser",
+    ),
+];
+
+/// The environment variables, as `serve --help` shows them.
+pub fn help() -> String {
+    let width = VARIABLES.iter().map(|v| v.name.len()).max().unwrap_or(0);
+    let mut out = String::from("Environment variables (also RUST_LOG, OTEL_TRACES_SAMPLER):\n");
+    for v in VARIABLES {
+        let default = if v.default.is_empty() {
+            String::new()
+        } else {
+            format!(" [default: {}]", v.default)
+        };
+        out.push_str(&format!("  {:width$}  {}{default}\n", v.name, v.about));
+    }
+    out
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("{var}: {message}")]
@@ -34,6 +162,8 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database: DbSettings,
+    /// How long `serve` waits at start for a database that may still be coming up.
+    pub database_wait: Duration,
     pub host: String,
     pub port: u16,
     /// The Prometheus listener's port; `None` when `METRICS_ENABLED=false`.
@@ -50,6 +180,7 @@ pub struct Config {
     pub service_name: String,
     pub gcp_project: Option<String>,
     pub cors_allow_origins: Vec<String>,
+    pub password_hashing: HashingLimits,
 }
 
 impl Config {
@@ -69,7 +200,7 @@ impl Config {
         database.max_connections = parse_number(
             "DATABASE_MAX_CONNECTIONS",
             get("DATABASE_MAX_CONNECTIONS"),
-            10u32,
+            DbSettings::DEFAULT_MAX_CONNECTIONS,
         )?;
         if database.max_connections == 0 {
             return Err(invalid("DATABASE_MAX_CONNECTIONS", "must be at least 1"));
@@ -77,12 +208,17 @@ impl Config {
         database.acquire_timeout = parse_duration(
             "DATABASE_ACQUIRE_TIMEOUT",
             get("DATABASE_ACQUIRE_TIMEOUT"),
-            5,
+            DbSettings::DEFAULT_ACQUIRE_TIMEOUT,
         )?;
         database.statement_timeout = parse_duration(
             "DATABASE_STATEMENT_TIMEOUT",
             get("DATABASE_STATEMENT_TIMEOUT"),
-            10,
+            DbSettings::DEFAULT_STATEMENT_TIMEOUT,
+        )?;
+        let database_wait = parse_duration(
+            "DATABASE_WAIT",
+            get("DATABASE_WAIT"),
+            Duration::from_secs(30),
         )?;
 
         let metrics_enabled = parse_bool("METRICS_ENABLED", get("METRICS_ENABLED"), true)?;
@@ -104,18 +240,28 @@ impl Config {
                 ));
             }
         };
-        let authz = match get("AUTHZ").map(|v| v.to_ascii_lowercase()).as_deref() {
-            None | Some("team") => Authz::Team,
-            Some("strict") => Authz::Strict,
-            Some(other) => {
-                return Err(invalid(
+        let authz = match get("AUTHZ") {
+            None => Authz::default(),
+            Some(value) => Authz::parse(&value).ok_or_else(|| {
+                invalid(
                     "AUTHZ",
-                    format!("'{other}' is not one of team, strict"),
-                ));
-            }
+                    format!(
+                        "'{}' is not one of team, strict",
+                        value.to_ascii_lowercase()
+                    ),
+                )
+            })?,
         };
-        let shutdown_timeout = parse_duration("SHUTDOWN_TIMEOUT", get("SHUTDOWN_TIMEOUT"), 20)?;
-        let request_timeout = parse_duration("REQUEST_TIMEOUT", get("REQUEST_TIMEOUT"), 15)?;
+        let shutdown_timeout = parse_duration(
+            "SHUTDOWN_TIMEOUT",
+            get("SHUTDOWN_TIMEOUT"),
+            Duration::from_secs(20),
+        )?;
+        let request_timeout = parse_duration(
+            "REQUEST_TIMEOUT",
+            get("REQUEST_TIMEOUT"),
+            Duration::from_secs(15),
+        )?;
         if request_timeout.is_zero() {
             return Err(invalid("REQUEST_TIMEOUT", "must be more than 0"));
         }
@@ -129,6 +275,7 @@ impl Config {
             .unwrap_or_default();
         Ok(Config {
             database,
+            database_wait,
             host: get("HOST").unwrap_or_else(|| "0.0.0.0".to_owned()),
             port: parse_number("PORT", get("PORT"), 8000u16)?,
             metrics_port: metrics_enabled.then_some(metrics_port),
@@ -144,8 +291,29 @@ impl Config {
             service_name: get("OTEL_SERVICE_NAME").unwrap_or_else(|| "todo-api".to_owned()),
             gcp_project: get("GOOGLE_CLOUD_PROJECT"),
             cors_allow_origins,
+            password_hashing: hashing_limits(&get)?,
         })
     }
+}
+
+/// `PASSWORD_HASH_WORKERS` (default: one per core) and `PASSWORD_HASH_QUEUE` (default: a
+/// few per worker, see `HashingLimits`).
+fn hashing_limits(get: &impl Fn(&str) -> Option<String>) -> Result<HashingLimits, ConfigError> {
+    let machine = HashingLimits::for_this_machine();
+    let workers = parse_number(
+        "PASSWORD_HASH_WORKERS",
+        get("PASSWORD_HASH_WORKERS"),
+        machine.workers,
+    )?;
+    if workers == 0 {
+        return Err(invalid("PASSWORD_HASH_WORKERS", "must be at least 1"));
+    }
+    let queue = parse_number(
+        "PASSWORD_HASH_QUEUE",
+        get("PASSWORD_HASH_QUEUE"),
+        HashingLimits::for_workers(workers).queue,
+    )?;
+    Ok(HashingLimits { workers, queue })
 }
 
 /// Validates `DATABASE_URL` and merges `DATABASE_PASSWORD` into it (ECS and Cloud Run inject
@@ -224,10 +392,10 @@ where
 fn parse_duration(
     var: &'static str,
     value: Option<String>,
-    default_secs: u64,
+    default: Duration,
 ) -> Result<Duration, ConfigError> {
     let Some(raw) = value else {
-        return Ok(Duration::from_secs(default_secs));
+        return Ok(default);
     };
     let v = raw.trim();
     let parsed = if let Some(ms) = v.strip_suffix("ms") {
@@ -326,6 +494,31 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(both.var, "DATABASE_PASSWORD");
+    }
+
+    #[test]
+    fn the_variable_table_lists_exactly_what_is_read_and_the_readme_documents_it() {
+        let asked = std::cell::RefCell::new(Vec::new());
+        Config::from_lookup(|name| {
+            asked.borrow_mut().push(name.to_owned());
+            None
+        })
+        .unwrap();
+        let mut asked = asked.into_inner();
+        asked.sort();
+        asked.dedup();
+        let mut listed: Vec<String> = VARIABLES.iter().map(|v| v.name.to_owned()).collect();
+        listed.sort();
+        assert_eq!(asked, listed, "VARIABLES must list what from_lookup reads");
+        let readme = include_str!("../README.md");
+        for v in VARIABLES {
+            assert!(
+                readme.contains(&format!("`{}`", v.name)),
+                "the README's configuration table must document {}",
+                v.name
+            );
+        }
+        assert!(help().contains("DATABASE_URL"));
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub struct UserWithToken {
 }
 
 /// A user row without items, as the CLI and the auth layer see it.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Account {
     pub id: i64,
     pub email: String,
@@ -92,7 +92,7 @@ impl ItemChanges {
     }
 }
 
-/// The filters of the item listings (problem 2).
+/// The filters of the item listings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ItemFilter {
     pub owner_id: Option<i64>,

@@ -1,10 +1,13 @@
 //! todo-api: the FastAPI ToDo sample app re-implemented in Rust, drop-in compatible, with
 //! what production needs on top.
 
+pub mod accounts;
+pub mod authz;
 pub mod cli;
 pub mod config;
 pub mod credentials;
 pub mod domain;
+pub mod email;
 pub mod http;
 pub mod server;
 pub mod store;

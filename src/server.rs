@@ -8,21 +8,29 @@ use anyhow::Context;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
+use crate::accounts::Accounts;
 use crate::config::Config;
-use crate::credentials::TokenHasher;
+use crate::credentials::{PasswordHasher, TokenHasher};
 use crate::http::{AppState, Shared, app};
 use crate::store::{self, Store};
 
-/// How long `serve` keeps retrying migrations while the database comes up.
-const MIGRATE_PATIENCE: Duration = Duration::from_secs(30);
+/// The account use cases over `store`, configured from `config` (also used by the CLI).
+pub fn accounts(config: &Config, store: Arc<dyn Store>) -> Accounts {
+    let tokens = TokenHasher::new(
+        config.token_pepper.clone(),
+        config.token_pepper_previous.clone(),
+    );
+    Accounts::new(
+        store,
+        tokens,
+        PasswordHasher::start(config.password_hashing),
+    )
+}
 
 pub fn state(config: &Config, store: Arc<dyn Store>) -> AppState {
     AppState::new(Shared {
+        accounts: accounts(config, store.clone()),
         store,
-        tokens: TokenHasher::new(
-            config.token_pepper.clone(),
-            config.token_pepper_previous.clone(),
-        ),
         signup: config.signup,
         authz: config.authz,
         request_timeout: config.request_timeout,
@@ -30,26 +38,34 @@ pub fn state(config: &Config, store: Arc<dyn Store>) -> AppState {
     })
 }
 
-/// Applies migrations, retrying while the database is unreachable (a container may start
-/// before its database does).
-pub async fn migrate_with_patience(store: &dyn Store, patience: Duration) -> anyhow::Result<()> {
+/// Waits (up to `patience`) for the database to accept a connection: a container may start
+/// before its database does, or before its host name resolves. Errors that waiting cannot
+/// mend (a wrong password, a missing directory) are reported at once.
+pub async fn wait_for_database(store: &dyn Store, patience: Duration) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + patience;
     loop {
-        match store.migrate().await {
+        match store.check_connection().await {
             Ok(()) => return Ok(()),
-            Err(store::StoreError::Unavailable(err)) if tokio::time::Instant::now() < deadline => {
-                tracing::warn!(error = %err, "database not reachable yet, retrying migrations");
+            Err(err) if err.may_heal() && tokio::time::Instant::now() < deadline => {
+                tracing::warn!(error = %err, "database not reachable yet, retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
-            Err(err) => return Err(err).context("applying database migrations"),
+            Err(err) => return Err(err.into()),
         }
     }
 }
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let store = store::connect(&config.database).context("DATABASE_URL")?;
+    wait_for_database(store.as_ref(), config.database_wait).await?;
     if config.auto_migrate {
-        migrate_with_patience(store.as_ref(), MIGRATE_PATIENCE).await?;
+        for migration in store
+            .migrate()
+            .await
+            .context("applying database migrations")?
+        {
+            tracing::info!(version = migration.version, description = %migration.description, "migration applied");
+        }
     }
     let listener = TcpListener::bind((config.host.as_str(), config.port))
         .await
@@ -58,7 +74,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(%address, backend = store.backend().name(), "listening");
 
     if let Some(port) = config.metrics_port {
-        crate::telemetry::metrics::spawn(&config.host, port, store.clone()).await?;
+        let pool = store.clone();
+        let record_pool = Arc::new(move || crate::telemetry::record_pool(pool.pool_stats()));
+        let backend = store.backend().name();
+        crate::telemetry::metrics::spawn(&config.host, port, backend, record_pool).await?;
     }
 
     let router = app(state(&config, store.clone()));

@@ -17,6 +17,12 @@ db_max_allocated_storage = 50
 deletion_protection      = false
 
 # db.t3.micro allows about 80 connections: 10 tasks x 5 leaves room for the one-off tasks.
+# dev keeps sign-up open for trials (anyone who passes WAF can create an account).
+signup = true
+authz  = "team"
+# The first admin (replace): adopted by the migrate task while no admin exists.
+bootstrap_admin_email = "admin@dev.todo.example.com"
+
 db_max_connections_per_task = 5
 rust_log                    = "info,todo_api=debug"
 

@@ -95,6 +95,11 @@ module "ecs" {
   db_app_password_version = var.db_app_password_version
   db_max_connections      = var.db_max_connections_per_task
   rust_log                = var.rust_log
+  signup                  = var.signup
+  authz                   = var.authz
+  bootstrap_admin_email   = var.bootstrap_admin_email
+  audit_retention_days    = var.audit_retention_days
+  audit_purge_schedule    = var.audit_purge_schedule
   token_pepper_rotating   = var.token_pepper_rotating
   data_kms_key_arn        = module.kms.data_key_arn
   logs_kms_key_arn        = module.kms.logs_key_arn
@@ -136,6 +141,7 @@ module "pipeline" {
   task_definition_arn         = module.ecs.task_definition_arn
   migrate_task_definition_arn = module.ecs.migrate_task_definition_arn
   migrate_task_family         = module.ecs.migrate_task_family
+  purge_task_definition_arn   = module.ecs.purge_task_definition_arn
   pass_role_arns              = module.ecs.pass_role_arns
   private_subnet_ids          = module.network.private_subnet_ids
   ecs_security_group_id       = module.network.ecs_security_group_id

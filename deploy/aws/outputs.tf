@@ -112,3 +112,18 @@ output "codedeploy_deployment_group" {
   description = "CodeDeploy deployment group (redeploys by hand)."
   value       = module.pipeline.codedeploy_deployment_group
 }
+
+output "bootstrap_admin_token_secret_arn" {
+  description = "Secret with the first admin's API token (read once: docs/deploy-aws.md, \"The first admin\")."
+  value       = module.ecs.bootstrap_admin_token_secret_arn
+}
+
+output "audit_purge_task_definition_arn" {
+  description = "One-off audit-purge task (run daily by EventBridge Scheduler; by hand: docs/deploy-aws.md)."
+  value       = module.ecs.purge_task_definition_arn
+}
+
+output "audit_purge_dlq_url" {
+  description = "Dead-letter queue of failed audit-purge invocations."
+  value       = module.ecs.audit_purge_dlq_url
+}

@@ -17,6 +17,14 @@ db_max_allocated_storage = 500
 deletion_protection      = true
 
 # db.r5.large allows about 1,700 connections: 10 tasks x 20 is far below.
+# Closed sign-up: only admins create users (POST /users with an admin's token). AUTHZ stays the
+# original app's shared board ("team") among those invited users; "strict" confines each user to
+# its own items.
+signup = false
+authz  = "team"
+# The first admin (replace): adopted by the migrate task while no admin exists.
+bootstrap_admin_email = "admin@todo.example.com"
+
 db_max_connections_per_task = 20
 rust_log                    = "info"
 

@@ -1,5 +1,5 @@
 # Inputs of the root. Values that differ between environments are set in dev.tfvars and
-# prod.tfvars; the design's fixed numbers (CIDRs, task size, autoscaling 2-10, backups 7 days,
+# prod.tfvars; the fixed numbers of the deployment requirements (CIDRs, task size, autoscaling 2-10, backups 7 days,
 # alarm thresholds) are the modules' defaults.
 
 variable "environment" {
@@ -13,13 +13,13 @@ variable "environment" {
 }
 
 variable "aws_region" {
-  description = "Region of every resource (the design: Tokyo)."
+  description = "Region of every resource (the deployment requirements: Tokyo)."
   type        = string
   default     = "ap-northeast-1"
 
   validation {
     condition     = var.aws_region == "ap-northeast-1"
-    error_message = "The design deploys to ap-northeast-1 (subnets in 1a and 1c)."
+    error_message = "The deployment requirements deploy to ap-northeast-1 (subnets in 1a and 1c)."
   }
 }
 
@@ -89,6 +89,39 @@ variable "rust_log" {
   description = "RUST_LOG of the service."
   type        = string
   default     = "info"
+}
+
+variable "signup" {
+  description = "SIGNUP: true lets anyone who reaches the load balancer create an account with POST /users; false lets only admins create users (docs/deploy-aws.md, \"Access: sign-up, authorization, the first admin\")."
+  type        = bool
+}
+
+variable "authz" {
+  description = "AUTHZ: team (every user reads and changes every item, as the original app) or strict (users act on their own items; admins on everyone's)."
+  type        = string
+
+  validation {
+    condition     = contains(["team", "strict"], var.authz)
+    error_message = "authz is team or strict."
+  }
+}
+
+variable "bootstrap_admin_email" {
+  description = "E-mail of the first admin: while no admin exists, the migrate task makes this user an admin with the token Terraform generated (secret <name>/bootstrap-admin-token). Empty: no bootstrap."
+  type        = string
+  default     = ""
+}
+
+variable "audit_retention_days" {
+  description = "AUDIT_RETENTION_DAYS: the daily audit-purge task deletes audit records older than this."
+  type        = number
+  default     = 365
+}
+
+variable "audit_purge_schedule" {
+  description = "When the audit-purge task runs (EventBridge Scheduler expression, Asia/Tokyo)."
+  type        = string
+  default     = "cron(30 3 * * ? *)"
 }
 
 variable "db_max_connections_per_task" {

@@ -9,8 +9,14 @@ github_owner      = "example-org"
 github_repository = "todo-api"
 build_branch      = "^main$"
 
-# The seed's geo restriction (Cloud Armor): Japan only; add up to three more countries.
+# The required geo restriction (Cloud Armor): Japan only; add up to three more countries.
 geo_allowed_region_codes = ["JP"]
 
 alert_email = "todo-api-dev-alerts@example.com"
 rust_log    = "debug,sqlx=warn"
+
+# dev keeps sign-up open for trials (anyone who passes Cloud Armor can create an account).
+signup = true
+authz  = "team"
+# The first admin (replace): adopted by the migrate job while no admin exists.
+bootstrap_admin_email = "admin@dev.todo.example.com"

@@ -1,5 +1,6 @@
 # todo-api on Google Cloud: one configuration, two variable sets (dev.tfvars, prod.tfvars).
-# The numbers are the design's (docs/deploy-gcp.md; seed: cloud-deployment-architecture).
+# The numbers are the deployment requirements (subnets, Cloud Run shape and scaling, database
+# tiers, backups, alert thresholds: docs/deploy-gcp.md lists them).
 
 locals {
   name   = "${var.name}-${var.environment}"
@@ -15,7 +16,7 @@ locals {
     osaka = { region = "asia-northeast2", cidr = "10.0.2.0/24" }
   }
 
-  # The seed's Cloud Run shape, the same in both environments.
+  # The required Cloud Run shape, the same in both environments.
   cloud_run = {
     cpu           = "1"
     memory        = "2Gi"
@@ -28,7 +29,7 @@ locals {
   # than as a map indexed by environment, so that checkov (run once per var-file) sees the
   # values of that environment.
   env = {
-    # The seed's db-n1-standard-2 (2 vCPU, 7.5 GB): Cloud SQL for PostgreSQL has no n1
+    # The required db-n1-standard-2 (2 vCPU, 7.5 GB): Cloud SQL for PostgreSQL has no n1
     # predefined tiers and offers that shape as the custom tier db-custom-2-7680.
     database_tier              = var.environment == "prod" ? "db-custom-2-7680" : "db-f1-micro"
     database_availability_type = var.environment == "prod" ? "REGIONAL" : "ZONAL"
@@ -71,6 +72,7 @@ module "secrets" {
   region                  = local.region
   kms_key_id              = module.kms.key_ids["secrets"]
   accessor_email          = module.cloud_run.service_account_email
+  jobs_accessor_email     = module.cloud_run.jobs_service_account_email
   token_pepper_generation = var.token_pepper_generation
   labels                  = local.labels
 
@@ -92,7 +94,10 @@ module "database" {
   kms_key_id          = module.kms.key_ids["sql"]
   password_secret_id  = module.secrets.secret_resource_ids["database_password"]
   password_generation = var.database_password_generation
-  labels              = local.labels
+
+  owner_password_secret_id = module.secrets.secret_resource_ids["database_owner_password"]
+  server_ca_secret_id      = module.secrets.secret_resource_ids["database_server_ca"]
+  labels                   = local.labels
 
   depends_on = [google_project_service.enabled]
 }
@@ -128,13 +133,28 @@ module "cloud_run" {
 
   database_max_connections = local.env.database_max_connections
   database = {
-    host             = module.database.private_ip
-    replica_host     = module.database.replica_private_ip
-    name             = module.database.database_name
-    user             = module.database.user_name
-    password_secret  = module.secrets.secret_ids["database_password"]
-    password_version = module.database.password_secret_version
+    # DNS names, not IPs: the servers' certificates name them (verify-full).
+    host                   = module.database.dns_name
+    replica_host           = module.database.replica_dns_name
+    name                   = module.database.database_name
+    user                   = module.database.user_name
+    password_secret        = module.secrets.secret_ids["database_password"]
+    password_version       = module.database.password_secret_version
+    owner_user             = module.database.owner_user_name
+    owner_password_secret  = module.secrets.secret_ids["database_owner_password"]
+    owner_password_version = module.database.owner_password_secret_version
+    ca_secret              = module.secrets.secret_ids["database_server_ca"]
+    ca_version             = module.database.server_ca_secret_version
   }
+  bootstrap_admin = {
+    email         = var.bootstrap_admin_email
+    token_secret  = module.secrets.secret_ids["bootstrap_admin_token"]
+    token_version = module.secrets.bootstrap_admin_token_version
+  }
+  signup               = var.signup
+  authz                = var.authz
+  audit_retention_days = var.audit_retention_days
+  audit_purge_schedule = var.audit_purge_schedule
   token_pepper = {
     secret           = module.secrets.secret_ids["token_pepper"]
     version          = module.secrets.token_pepper_version
@@ -186,7 +206,9 @@ module "build" {
   require_approval           = local.env.build_requires_approval
   service_name               = module.cloud_run.service_name
   job_name                   = module.cloud_run.job_name
+  purge_job_name             = module.cloud_run.purge_job_name
   runtime_service_account_id = module.cloud_run.service_account_id
+  jobs_service_account_id    = module.cloud_run.jobs_service_account_id
 
   depends_on = [google_project_service.enabled]
 }

@@ -28,8 +28,28 @@ output "migrate_job" {
   value       = module.cloud_run.job_name
 }
 
+output "audit_purge_job" {
+  description = "Cloud Run job that runs `todo-api audit purge` (daily, Cloud Scheduler)."
+  value       = module.cloud_run.purge_job_name
+}
+
+output "db_setup_job" {
+  description = "Cloud Run job that gives the service's database login DML rights only (run after the first apply and after a restore)."
+  value       = module.cloud_run.db_setup_job_name
+}
+
+output "bootstrap_admin_token_secret" {
+  description = "Secret with the first admin's API token (read once: docs/deploy-gcp.md, \"The first admin\")."
+  value       = module.secrets.secret_ids["bootstrap_admin_token"]
+}
+
+output "database_dns_name" {
+  description = "DNS name of the Cloud SQL primary (DATABASE_URL host; its certificate names it)."
+  value       = module.database.dns_name
+}
+
 output "runtime_service_account" {
-  description = "Service account of the Cloud Run service and job."
+  description = "Service account of the Cloud Run service."
   value       = module.cloud_run.service_account_email
 }
 

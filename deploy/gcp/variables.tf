@@ -101,3 +101,46 @@ variable "token_pepper_previous_version" {
     error_message = "token_pepper_previous_version must be a version number such as \"1\", or null."
   }
 }
+
+variable "signup" {
+  description = "SIGNUP: true lets anyone who reaches the load balancer create an account with POST /users; false lets only admins create users (docs/deploy-gcp.md, \"Access: sign-up, authorization, the first admin\")."
+  type        = bool
+}
+
+variable "authz" {
+  description = "AUTHZ: team (every user reads and changes every item, as the original app) or strict (users act on their own items; admins on everyone's)."
+  type        = string
+
+  validation {
+    condition     = contains(["team", "strict"], var.authz)
+    error_message = "authz must be team or strict."
+  }
+}
+
+variable "bootstrap_admin_email" {
+  description = "E-mail of the first admin: while no admin exists, the migrate job makes this user an admin with the token Terraform generated (secret <name>-<env>-bootstrap-admin-token). Empty: no bootstrap."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.bootstrap_admin_email == "" || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.bootstrap_admin_email))
+    error_message = "bootstrap_admin_email must be an e-mail address or empty."
+  }
+}
+
+variable "audit_retention_days" {
+  description = "AUDIT_RETENTION_DAYS: the daily audit-purge job deletes audit records older than this."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.audit_retention_days >= 1 && floor(var.audit_retention_days) == var.audit_retention_days
+    error_message = "audit_retention_days must be a whole number of days, at least 1."
+  }
+}
+
+variable "audit_purge_schedule" {
+  description = "Cloud Scheduler cron (Asia/Tokyo) of the audit-purge job (default: daily 03:30, after the 03:00 backup)."
+  type        = string
+  default     = "30 3 * * *"
+}

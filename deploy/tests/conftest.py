@@ -24,6 +24,7 @@ class TfModule:
         self.dir = directory
         self.resources: dict[str, dict[str, dict]] = {}
         self.data: dict[str, dict[str, dict]] = {}
+        self.ephemeral: dict[str, dict[str, dict]] = {}
         self.variables: dict[str, dict] = {}
         self.outputs: dict[str, dict] = {}
         self.modules: dict[str, dict] = {}
@@ -39,6 +40,9 @@ class TfModule:
             for block in doc.get("data", []):
                 for dtype, named in block.items():
                     self.data.setdefault(dtype, {}).update(named)
+            for block in doc.get("ephemeral", []):
+                for etype, named in block.items():
+                    self.ephemeral.setdefault(etype, {}).update(named)
             for block in doc.get("variable", []):
                 self.variables.update(block)
             for block in doc.get("output", []):

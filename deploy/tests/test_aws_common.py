@@ -1,6 +1,6 @@
 """Shared helpers for the AWS tests, and the root configuration's own checks.
 
-Terraform cannot be initialised here (no provider registry), so besides the design's numbers these
+Terraform cannot be initialised here (no provider registry), so besides the deployment requirements' numbers these
 tests do part of what `terraform validate` would: every module input exists, every required input
 is passed, every `var.`, `local.` and `module.x.y` reference resolves.
 

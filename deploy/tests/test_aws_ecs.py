@@ -16,6 +16,7 @@ ENV = ECS.locals["container_environment"]
 APP = ECS.locals["app_container"]
 ADOT = ECS.locals["adot_container"]
 MIGRATE = ECS.locals["migrate_container"]
+PURGE = ECS.locals["purge_container"]
 
 # Every variable the application reads (the contract); anything else in the task is a typo.
 APP_VARIABLES = {
@@ -23,8 +24,12 @@ APP_VARIABLES = {
     "DATABASE_ACQUIRE_TIMEOUT", "DATABASE_STATEMENT_TIMEOUT", "HOST", "PORT", "METRICS_PORT",
     "METRICS_ENABLED", "LOG_FORMAT", "RUST_LOG", "TOKEN_PEPPER", "TOKEN_PEPPER_PREVIOUS", "SIGNUP",
     "AUTHZ", "AUTO_MIGRATE", "SHUTDOWN_TIMEOUT", "REQUEST_TIMEOUT", "OTEL_EXPORTER_OTLP_ENDPOINT",
-    "OTEL_SERVICE_NAME", "CORS_ALLOW_ORIGINS",
+    "OTEL_SERVICE_NAME", "CORS_ALLOW_ORIGINS", "TRUST_PROXY_HEADERS", "TRUSTED_PROXIES",
+    "AUDIT_RETENTION_DAYS",
 }  # fmt: skip
+# Read only by `todo-api migrate`.
+MIGRATE_VARIABLES = {"DATABASE_APP_ROLE", "BOOTSTRAP_ADMIN_EMAIL", "BOOTSTRAP_ADMIN_TOKEN"}
+RDS_CA = "/etc/todo-api/ca/rds-global-bundle.pem"
 
 
 def test_task_size_is_512_cpu_1024_memory():
@@ -62,7 +67,7 @@ def test_database_urls_carry_no_password_and_require_tls():
         for url in urls:
             userinfo = url.split("://", 1)[1].split("@", 1)[0]
             assert ":" not in userinfo, f"{key} embeds a password"
-            assert url.endswith("?sslmode=require"), f"{key} must require TLS"
+            assert url.endswith("?${local.db_tls}"), f"{key} must verify TLS"
     assert ENV["DATABASE_URL"].startswith("postgres://${var.db_app_username}@${var.db_address}:")
     assert "${var.db_replica_address}" in ENV["DATABASE_READ_URL"]
     assert "var.db_replica_address == None" in ENV["DATABASE_READ_URL"], "empty without a replica"
@@ -91,7 +96,8 @@ def test_secrets_come_from_secrets_manager_keys():
 def test_execution_roles_read_exactly_their_secrets():
     roles = ECS.locals["execution_roles"]
     assert roles["app"]["secrets"] == ["${aws_secretsmanager_secret.db_app.arn}", "${aws_secretsmanager_secret.token_pepper.arn}"]
-    assert roles["migrate"]["secrets"] == ["${var.db_master_secret_arn}"]
+    assert roles["migrate"]["secrets"] == ["${var.db_master_secret_arn}", "${aws_secretsmanager_secret.bootstrap_admin_token.arn}"]
+    assert roles["audit-purge"]["secrets"] == ["${var.db_master_secret_arn}"]
     assert roles["db-setup"]["secrets"] == ["${var.db_master_secret_arn}", "${aws_secretsmanager_secret.db_app.arn}"]
     statements = ECS.data["aws_iam_policy_document"]["execution"]["statement"]
     (read,) = [s for s in statements if attr(s, "sid") == "ReadInjectedSecrets"]
@@ -105,7 +111,7 @@ def test_execution_roles_read_exactly_their_secrets():
 def test_every_container_has_a_read_only_root_filesystem():
     setup = ECS.resource("aws_ecs_task_definition", "db_setup")
     assert "readonlyRootFilesystem': True" in attr(setup, "container_definitions")
-    for container in (APP, ADOT, MIGRATE):
+    for container in (APP, ADOT, MIGRATE, PURGE):
         assert container["readonlyRootFilesystem"] is True, container["name"]
         assert container["linuxParameters"]["capabilities"]["drop"] == ["ALL"]
 
@@ -129,7 +135,7 @@ def test_logs_go_to_ecs_todo_api():
     logging = ECS.locals["logging"]
     assert "'logDriver': 'awslogs'" in logging
     assert "'awslogs-group': '${aws_cloudwatch_log_group.app.name}'" in logging
-    for container, prefix in ((APP, "app"), (ADOT, "adot"), (MIGRATE, "migrate")):
+    for container, prefix in ((APP, "app"), (ADOT, "adot"), (MIGRATE, "migrate"), (PURGE, "audit-purge")):
         assert container["logConfiguration"] == f'${{local.logging["{prefix}"]}}'
 
 
@@ -150,8 +156,15 @@ def test_migrate_task_runs_migrate_as_the_owner():
     assert attr(task, "container_definitions") == "${jsonencode(['${local.migrate_container}'])}"
     assert MIGRATE["command"] == ["migrate"]
     assert MIGRATE["name"] == APP["name"], "the pipeline swaps the image by container name"
-    assert ECS.locals["migrate_secrets"] == [{"name": "DATABASE_PASSWORD", "valueFrom": "${var.db_master_secret_arn}:password::"}]
-    assert "DATABASE_URL': 'postgres://${var.db_master_username}@" in ECS.locals["migrate_environment"]
+    secrets = ECS.locals["migrate_secrets"]
+    assert "{'name': 'DATABASE_PASSWORD', 'valueFrom': '${var.db_master_secret_arn}:password::'}" in secrets
+    assert "{'name': 'BOOTSTRAP_ADMIN_TOKEN', 'valueFrom': '${aws_secretsmanager_secret.bootstrap_admin_token.arn}'}" in secrets
+    assert "TOKEN_PEPPER" not in secrets, "the migration never needs the token key"
+    env = ECS.locals["migrate_environment"]
+    assert "'DATABASE_URL': '${local.owner_database_url}'" in env
+    assert ECS.locals["owner_database_url"].startswith("postgres://${var.db_master_username}@${var.db_address}:")
+    assert "'DATABASE_APP_ROLE': '${var.db_app_username}'" in env, "migrate grants the audit tables to the app login"
+    assert "'BOOTSTRAP_ADMIN_EMAIL': '${var.bootstrap_admin_email}'" in env
     assert attr(task, "execution_role_arn") == '${aws_iam_role.execution["migrate"].arn}'
 
 
@@ -223,3 +236,101 @@ def test_connection_budget_fits_the_instance(env):
     limits = {"db.t3.micro": 80, "db.r5.large": 1700}
     instance = effective("database", "instance_class", env)
     assert tasks * per_task + 10 <= limits[instance]
+
+
+# --- TLS, proxies, first admin, audit purge --------------------------------------------------
+
+
+def test_database_tls_verifies_the_server_with_the_baked_rds_bundle():
+    assert ECS.locals["db_ca_path"] == RDS_CA
+    assert ECS.locals["db_tls"] == "sslmode=verify-full&sslrootcert=${local.db_ca_path}"
+    assert ECS.locals["owner_database_url"].endswith("?${local.db_tls}")
+    assert ECS.locals["purge_environment"]["DATABASE_URL"] == "${local.owner_database_url}"
+
+
+def test_client_ip_is_the_last_x_forwarded_for_entry_behind_the_alb():
+    assert ENV["TRUST_PROXY_HEADERS"] == "true"
+    assert ENV["TRUSTED_PROXIES"] == "1", "the ALB appends exactly one entry: the peer it saw"
+
+
+def test_migrate_environment_names_are_ones_the_app_reads():
+    env = ECS.locals["migrate_environment"]
+    for name in MIGRATE_VARIABLES - {"BOOTSTRAP_ADMIN_TOKEN"}:
+        assert f"'{name}'" in env, name
+
+
+def test_bootstrap_token_is_generated_write_only_in_the_token_shape():
+    eph = ECS.ephemeral["random_password"]
+    selector, secret = eph["bootstrap_selector"], eph["bootstrap_secret"]
+    # 24 characters from digits + "abcdef": lower-case hex.
+    assert (attr(selector, "length"), attr(selector, "lower"), attr(selector, "upper")) == (24, False, False)
+    assert attr(selector, "numeric") is True and attr(selector, "special") is True
+    assert attr(selector, "override_special") == "abcdef"
+    # 43 characters of [A-Za-z0-9_-].
+    assert attr(secret, "length") == 43 and attr(secret, "override_special") == "-_"
+    version = ECS.resource("aws_secretsmanager_secret_version", "bootstrap_admin_token")
+    assert attr(version, "secret_string_wo") == (
+        "tdo_${ephemeral.random_password.bootstrap_selector.result}_${ephemeral.random_password.bootstrap_secret.result}"
+    )
+    assert attr(version, "secret_string_wo_version") == 1, "fixed: a later admin token is never re-adopted"
+    assert "secret_string" not in version
+    secret_res = ECS.resource("aws_secretsmanager_secret", "bootstrap_admin_token")
+    assert attr(secret_res, "kms_key_id") == "${var.data_kms_key_arn}"
+    # Only the migrate task gets it.
+    assert "bootstrap_admin_token" not in str(ECS.locals["app_secrets"]) + str(ECS.locals["purge_secrets"])
+
+
+def test_purge_task_runs_audit_purge_as_the_owner():
+    task = ECS.resource("aws_ecs_task_definition", "purge")
+    assert attr(task, "container_definitions") == "${jsonencode(['${local.purge_container}'])}"
+    assert attr(task, "execution_role_arn") == '${aws_iam_role.execution["audit-purge"].arn}'
+    assert PURGE["command"] == ["audit", "purge"]
+    assert PURGE["name"] == APP["name"], "the pipeline swaps the image by container name"
+    assert PURGE["readonlyRootFilesystem"] is True
+    assert ECS.locals["purge_environment"]["AUDIT_RETENTION_DAYS"] == "${tostring(var.audit_retention_days)}"
+    assert ECS.locals["purge_secrets"] == [{"name": "DATABASE_PASSWORD", "valueFrom": "${var.db_master_secret_arn}:password::"}]
+    assert ENV["AUDIT_RETENTION_DAYS"] == "${tostring(var.audit_retention_days)}"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_purge_runs_daily_with_retries_and_a_dead_letter_queue(env):
+    assert effective("ecs", "audit_retention_days", env) == 365
+    assert effective("ecs", "audit_purge_schedule", env) == "cron(30 3 * * ? *)"
+    schedule = ECS.resource("aws_scheduler_schedule", "audit_purge")
+    assert attr(schedule, "schedule_expression") == "${var.audit_purge_schedule}"
+    (target,) = blocks(schedule, "target")
+    assert attr(target, "arn") == "${aws_ecs_cluster.this.arn}"
+    assert attr(target, "role_arn") == "${aws_iam_role.scheduler.arn}"
+    (ecs,) = blocks(target, "ecs_parameters")
+    assert attr(ecs, "task_definition_arn") == "${aws_ecs_task_definition.purge.arn_without_revision}"
+    assert attr(ecs, "launch_type") == "FARGATE"
+    (net,) = blocks(ecs, "network_configuration")
+    assert attr(net, "assign_public_ip") is False
+    (retry,) = blocks(target, "retry_policy")
+    assert attr(retry, "maximum_retry_attempts") >= 1
+    (dlq,) = blocks(target, "dead_letter_config")
+    assert attr(dlq, "arn") == "${aws_sqs_queue.audit_purge_dlq.arn}"
+
+
+def test_scheduler_role_is_least_privilege():
+    statements = {attr(s, "sid"): s for s in ECS.data["aws_iam_policy_document"]["scheduler"]["statement"]}
+    assert set(statements) == {"RunAuditPurgeTask", "PassAuditPurgeExecutionRole", "DeadLetters", "DecryptSchedule", "EncryptDeadLetters"}
+    run = statements["RunAuditPurgeTask"]
+    assert attr(run, "actions") == ["ecs:RunTask"]
+    assert all("aws_ecs_task_definition.purge" in r for r in attr(run, "resources"))
+    assert attr(statements["PassAuditPurgeExecutionRole"], "resources") == ['${aws_iam_role.execution["audit-purge"].arn}']
+    assert attr(statements["DeadLetters"], "actions") == ["sqs:SendMessage"]
+    for s in statements.values():
+        assert "*" not in attr(s, "resources")
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_sign_up_and_authorization_per_environment(env):
+    from test_aws_common import root_value
+
+    assert attr(ROOT.modules["ecs"], "signup") == "${var.signup}"
+    assert attr(ROOT.modules["ecs"], "authz") == "${var.authz}"
+    assert attr(ROOT.modules["ecs"], "bootstrap_admin_email") == "${var.bootstrap_admin_email}"
+    assert root_value("signup", env) is (env == "dev"), "prod closes sign-up; dev keeps it open for trials"
+    assert root_value("authz", env) in ("team", "strict")
+    assert "@" in root_value("bootstrap_admin_email", env)

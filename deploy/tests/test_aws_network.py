@@ -1,4 +1,4 @@
-"""The design's network: CIDRs, zones, NAT per environment, flow logs, and the security group chain
+"""The deployment requirements' network: CIDRs, zones, NAT per environment, flow logs, and the security group chain
 ALB (80/443 from anywhere) -> ECS (8000 from the ALB's group only) -> RDS (5432 from ECS's group
 only, no egress)."""
 

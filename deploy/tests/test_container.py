@@ -88,10 +88,31 @@ def test_runtime_runs_as_the_nonroot_user(instructions):
     assert user in {"65532", "nonroot"}, f"final USER {users[-1]} is not distroless nonroot"
 
 
-def test_runtime_copies_only_the_binary_from_the_builder(instructions):
+def test_runtime_copies_only_the_binary_and_the_ca_folder(instructions):
     copies = of(stages(instructions)[-1], "COPY")
-    assert len(copies) == 1
+    assert len(copies) == 2
     assert "--from=builder" in copies[0] and copies[0].endswith(BINARY)
+    # The database CA bundles (sslrootcert=/etc/todo-api/ca/...): a folder that always exists, so
+    # a local build without the RDS bundle still works.
+    assert copies[1].split()[-2:] == ["deploy/container/ca/", "/etc/todo-api/ca/"]
+    assert (REPO / "deploy/container/ca/README.md").is_file()
+
+
+def test_rds_bundle_pin_and_the_fetch_that_refuses_a_mismatch(tmp_path):
+    import subprocess
+
+    pin = (REPO / "deploy/container/ca/rds-global-bundle.pem.sha256").read_text()
+    assert re.fullmatch(r"[0-9a-f]{64}  rds-global-bundle\.pem\n", pin)
+    script = REPO / "deploy/aws/pipeline/fetch-rds-ca.sh"
+    fake = tmp_path / "bundle.pem"
+    fake.write_text("-----BEGIN CERTIFICATE-----\nnot the RDS bundle\n-----END CERTIFICATE-----\n")
+    result = subprocess.run(["bash", str(script)], env={"PATH": "/usr/bin:/bin", "RDS_CA_BUNDLE_URL": fake.as_uri()},
+                            capture_output=True, text=True)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "does not match the pinned SHA-256" in result.stderr
+    assert not (REPO / "deploy/container/ca/rds-global-bundle.pem").exists(), "a refused bundle is removed"
+    buildspec = (REPO / "deploy/aws/pipeline/buildspec.yml").read_text()
+    assert buildspec.index("fetch-rds-ca.sh") < buildspec.index("docker build"), "checked before the image is built"
 
 
 def test_entrypoint_cmd_and_port(instructions):

@@ -92,10 +92,13 @@ def test_container_environment(cloud_run):
 
     url = cloud_run.locals["database_url"]
     assert url.startswith("postgres://${var.database.user}@${var.database.host}:5432/")
-    assert url.endswith("?sslmode=require")
+    assert url.endswith("?${local.db_tls}")
     assert "password" not in url.lower()
     replica = cloud_run.locals["read_replica_environment"]
-    assert "DATABASE_READ_URL" in replica and "sslmode=require" in replica
+    assert "DATABASE_READ_URL" in replica and "${local.db_tls}" in replica
+    assert env["TRUST_PROXY_HEADERS"] == "true"
+    assert env["TRUSTED_PROXIES"] == "2", "Google's LB appends '<client>, <load balancer>'"
+    assert env["SIGNUP"] == "${tostring(var.signup)}" and env["AUTHZ"] == "${var.authz}"
 
 
 def test_secrets_come_from_secret_manager_pinned(cloud_run, app_template):
@@ -159,13 +162,102 @@ def test_migrate_job(cloud_run):
     job = cloud_run.resource("google_cloud_run_v2_job", "migrate")
     assert attr(job, "name") == "${var.name}-migrate"
     task = single(single(job, "template"), "template")
-    assert attr(task, "service_account") == "${google_service_account.run.email}"
+    assert attr(task, "service_account") == "${google_service_account.jobs.email}", "the jobs' own identity"
     assert attr(task, "max_retries") == 0
     container = single(task, "containers")
     assert attr(container, "args") == ["migrate"]
-    names = {attr(e, "name") for e in blocks(container, "env")}
-    assert {"DATABASE_URL", "DATABASE_PASSWORD"} <= names
-    assert "TOKEN_PEPPER" not in names, "the job needs the database password only"
+    env = cloud_run.locals["migrate_environment"]
+    assert "'DATABASE_URL': '${local.owner_database_url}'" in env, "DDL as the owner"
+    assert "'DATABASE_APP_ROLE': '${var.database.user}'" in env
+    assert "'BOOTSTRAP_ADMIN_EMAIL': '${var.bootstrap_admin.email}'" in env
+    secrets = cloud_run.locals["migrate_secrets"]
+    assert "DATABASE_PASSWORD" in secrets and "BOOTSTRAP_ADMIN_TOKEN" in secrets
+    assert "TOKEN_PEPPER" not in secrets, "the job needs the owner password and the bootstrap token only"
+    assert cloud_run.locals["owner_database_url"].startswith("postgres://${var.database.owner_user}@${var.database.host}:5432/")
+
+
+def test_database_tls_is_verify_full_with_the_mounted_server_ca(cloud_run, app_template):
+    assert cloud_run.locals["db_tls"] == "sslmode=verify-full&sslrootcert=${local.db_ca_path}"
+    assert cloud_run.locals["db_ca_path"] == "${local.db_ca_dir}/server-ca.pem"
+    assert cloud_run.locals["db_ca_dir"] == "/etc/todo-api/cloudsql"
+    templates = [app_template] + [
+        single(single(cloud_run.resource("google_cloud_run_v2_job", j), "template"), "template")
+        for j in ("migrate", "purge", "db_setup")
+    ]
+    for template in templates:
+        (volume,) = blocks(template, "volumes")
+        secret = single(volume, "secret")
+        assert attr(secret, "secret") == "${var.database.ca_secret}"
+        assert attr(single(secret, "items"), "version") == "${var.database.ca_version}", "pinned version"
+        container = blocks(template, "containers")[0]
+        mount = single(container, "volume_mounts")
+        assert attr(mount, "mount_path") == "${local.db_ca_dir}"
+    database = load_module("gcp/modules/database")
+    for name in ("primary", "replica"):
+        ip = single(single(database.resource("google_sql_database_instance", name), "settings"), "ip_configuration")
+        assert attr(ip, "server_ca_mode") == "GOOGLE_MANAGED_CAS_CA", "its certificate names the DNS name dialled"
+    record = database.resource("google_dns_record_set", "sql")
+    assert attr(record, "rrdatas") == ["${each.value.private_ip_address}"]
+    zone = database.resource("google_dns_managed_zone", "sql")
+    assert attr(zone, "visibility") == "private"
+    root = load_module("gcp")
+    assert "${module.database.dns_name}" in str(attr(root.modules["cloud_run"], "database"))
+
+
+def test_audit_purge_job_and_its_schedule(cloud_run):
+    job = cloud_run.resource("google_cloud_run_v2_job", "purge")
+    task = single(single(job, "template"), "template")
+    assert attr(task, "service_account") == "${google_service_account.jobs.email}"
+    container = single(task, "containers")
+    assert attr(container, "args") == ["audit", "purge"]
+    assert cloud_run.locals["purge_environment"]["DATABASE_URL"] == "${local.owner_database_url}"
+    schedule = cloud_run.resource("google_cloud_scheduler_job", "audit_purge")
+    assert attr(schedule, "schedule") == "${var.audit_purge_schedule}"
+    assert cloud_run.default("audit_purge_schedule") == "30 3 * * *"
+    assert attr(schedule, "time_zone") == "Asia/Tokyo"
+    target = single(schedule, "http_target")
+    assert attr(target, "uri").endswith("/jobs/${google_cloud_run_v2_job.purge.name}:run")
+    token = single(target, "oauth_token")
+    assert attr(token, "service_account_email") == "${google_service_account.scheduler.email}", "its own identity"
+    grant = cloud_run.resource("google_cloud_run_v2_job_iam_member", "scheduler_runs_purge")
+    assert attr(grant, "role") == "roles/run.invoker"
+    assert attr(grant, "name") == "${google_cloud_run_v2_job.purge.name}", "on the purge job only"
+
+
+def test_db_setup_job_runs_the_shared_sql_as_the_owner(cloud_run):
+    job = cloud_run.resource("google_cloud_run_v2_job", "db_setup")
+    container = single(single(single(job, "template"), "template"), "containers")
+    dyn = [d["env"] for d in blocks(container, "dynamic") if "env" in d][0]
+    env = attr(dyn, "for_each")
+    assert env["PGUSER"] == "${var.database.owner_user}" and env["APP_DB_USER"] == "${var.database.user}"
+    assert env["PGSSLMODE"] == "verify-full"
+    assert "sql/db-setup.sql" in env["SETUP_SQL"]
+    assert (DEPLOY / "sql" / "db-setup.sql").is_file()
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_sign_up_and_bootstrap_per_environment(root, env):
+    tfvars = load_tfvars(f"gcp/{env}.tfvars")
+    assert tfvars["signup"] is (env == "dev"), "prod closes sign-up"
+    assert tfvars["authz"] in ("team", "strict")
+    assert "@" in tfvars["bootstrap_admin_email"]
+    call = root.modules["cloud_run"]
+    assert attr(call, "signup") == "${var.signup}" and attr(call, "authz") == "${var.authz}"
+
+
+def test_bootstrap_token_is_generated_write_only_in_the_token_shape():
+    secrets = module("secrets")
+    eph = secrets.ephemeral["random_password"]
+    selector, secret = eph["bootstrap_selector"], eph["bootstrap_secret"]
+    assert (attr(selector, "length"), attr(selector, "lower"), attr(selector, "upper")) == (24, False, False)
+    assert attr(selector, "override_special") == "abcdef" and attr(selector, "special") is True
+    assert attr(secret, "length") == 43 and attr(secret, "override_special") == "-_"
+    version = secrets.resource("google_secret_manager_secret_version", "bootstrap_admin_token")
+    assert attr(version, "secret_data_wo") == (
+        "tdo_${ephemeral.random_password.bootstrap_selector.result}_${ephemeral.random_password.bootstrap_secret.result}"
+    )
+    assert attr(version, "secret_data_wo_version") == 1
+    assert secrets.locals["secrets"]["bootstrap_admin_token"]["readers"] == ["jobs"], "the migrate job only"
 
 
 # --- load balancer and Cloud Armor ---------------------------------------------------------

@@ -34,7 +34,7 @@ def command(step: dict) -> str:
 
 
 def test_steps_test_build_push_migrate_deploy(build):
-    assert order(build) == ["test", "build", "push", "migrate-image", "migrate", "deploy"]
+    assert order(build) == ["test", "build", "push", "migrate-image", "migrate", "purge-image", "deploy"]
 
 
 def test_migration_runs_and_is_awaited_before_the_deploy(build, steps):
@@ -47,7 +47,7 @@ def test_migration_runs_and_is_awaited_before_the_deploy(build, steps):
     assert update.startswith("gcloud run jobs update ${_MIGRATE_JOB}")
     assert "--image=${_IMAGE}" in update
     # No step waits on a subset that would let the deploy start before the migration ends.
-    for step in ("migrate-image", "migrate", "deploy"):
+    for step in ("migrate-image", "migrate", "purge-image", "deploy"):
         assert "waitFor" not in steps[step], f"{step} runs after every earlier step"
 
 

@@ -89,15 +89,22 @@ def test_password_is_write_only_and_lands_in_its_secret(database):
 # --- Secret Manager ------------------------------------------------------------------------
 
 
-def test_secrets_readable_only_by_the_runtime_account(root):
+def test_secrets_readable_only_by_their_accounts(root):
     secrets = module("secrets")
-    assert {v["secret_id"].split("}-")[-1] for v in secrets.locals["secrets"].values()} == {
-        "database-password", "token-pepper",
+    readers = {v["secret_id"].split("}-")[-1]: v["readers"] for v in secrets.locals["secrets"].values()}
+    assert readers == {
+        "database-password": ["runtime", "jobs"],  # the service; db-setup sets it on the login
+        "token-pepper": ["runtime"],
+        "database-owner-password": ["jobs"],
+        "bootstrap-admin-token": ["jobs"],
+        "database-server-ca": ["runtime", "jobs"],
     }
+    assert secrets.locals["readers"] == {"runtime": "${var.accessor_email}", "jobs": "${var.jobs_accessor_email}"}
     accessor = secrets.resource("google_secret_manager_secret_iam_member", "accessor")
     assert attr(accessor, "role") == "roles/secretmanager.secretAccessor"
-    assert attr(accessor, "member") == "serviceAccount:${var.accessor_email}"
+    assert attr(accessor, "member") == "serviceAccount:${each.value.email}"
     assert attr(root.modules["secrets"], "accessor_email") == "${module.cloud_run.service_account_email}"
+    assert attr(root.modules["secrets"], "jobs_accessor_email") == "${module.cloud_run.jobs_service_account_email}"
 
     # No project-wide secret access anywhere in the GCP configuration.
     for path in GCP.rglob("*.tf"):

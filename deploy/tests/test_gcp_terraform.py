@@ -1,7 +1,7 @@
-"""The GCP Terraform (deploy/gcp) holds the design's numbers.
+"""The GCP Terraform (deploy/gcp) holds the numbers of the deployment requirements.
 
 Parsed offline with python-hcl2 (no provider, no plan): these tests read the configuration as
-written and assert the seed's values, the secure defaults and the wiring between modules.
+written and assert the required values, the secure defaults and the wiring between modules.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def test_environment_variable_accepts_only_dev_and_prod(root):
 def test_database_tier_per_environment_with_the_seed_name_beside_it(root):
     tier = by_env(root.locals["env"]["database_tier"])
     assert tier == {"prod": "db-custom-2-7680", "dev": "db-f1-micro"}
-    # The seed names db-n1-standard-2; the configuration must say which tier stands for it.
+    # The requirements name db-n1-standard-2; the configuration must say which tier stands for it.
     text = (GCP / "main.tf").read_text()
     before = text[: text.index('database_tier              = var.environment == "prod"')]
     assert "db-n1-standard-2" in before.splitlines()[-2] + before.splitlines()[-3]

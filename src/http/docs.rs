@@ -1,14 +1,15 @@
-//! `GET /openapi.json` (OpenAPI 3.1, generated from the handlers) and `GET /docs` (Swagger UI,
-//! served from the binary: no internet needed).
+//! `GET /openapi.json` (OpenAPI 3.1) and `GET /docs` (Swagger UI, served from the binary: no
+//! internet needed). The operations come from the route table in `http::app`, where each
+//! route is declared once together with its document; this file holds what is not tied to
+//! a route: the title, the tags, the token scheme, and the shared error schemas.
 
 use axum::Router;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
+use super::AppState;
 use super::error::{FieldError, HttpError, HttpValidationError};
-use super::{AppState, health, items, users};
-use crate::domain::{Item, User, UserWithToken};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,16 +18,7 @@ use crate::domain::{Item, User, UserWithToken};
         description = "A ToDo API (users and their items), drop-in compatible with the FastAPI sample app. \
                        Authenticate with the token from `POST /users` in the `X-API-TOKEN` header."
     ),
-    paths(
-        health::ready, health::live,
-        users::create_user, users::list_users, users::get_user, users::delete_user, users::rotate_token,
-        items::create_item, items::list_user_items, items::list_items, items::list_my_items,
-        items::get_item, items::update_item, items::delete_item,
-    ),
-    components(schemas(
-        User, Item, UserWithToken, users::UserCreate, users::TokenRotate, items::ItemCreate, items::ItemUpdate,
-        HttpError, HttpValidationError, FieldError, health::Status,
-    )),
+    components(schemas(HttpError, HttpValidationError, FieldError)),
     modifiers(&ApiTokenScheme),
     tags(
         (name = "users", description = "Users; deleting one hands its items to the active user with the smallest id"),
@@ -51,8 +43,7 @@ impl Modify for ApiTokenScheme {
     }
 }
 
-pub fn router() -> Router<AppState> {
-    SwaggerUi::new("/docs")
-        .url("/openapi.json", ApiDoc::openapi())
-        .into()
+/// Serves the document and Swagger UI.
+pub fn router(openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
+    SwaggerUi::new("/docs").url("/openapi.json", openapi).into()
 }

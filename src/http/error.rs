@@ -1,15 +1,15 @@
 //! The one error type of the HTTP layer. It renders FastAPI's shapes so that existing clients
 //! keep parsing them: `{"detail": "message"}`, and for `422` pydantic's list of errors.
 
-use std::borrow::Cow;
-
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 
+pub use super::fastapi::FieldError;
+use crate::accounts::AccountError;
+use crate::authz::NotAllowed;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -34,8 +34,37 @@ pub enum ApiError {
     Unavailable(#[source] StoreError),
     #[error("Request timed out")]
     Timeout,
+    /// Password hashing is at capacity: `429` with `Retry-After`, a client error, so that an
+    /// anonymous burst cannot fire the 5xx alarms.
+    #[error("Too many requests: try again in a moment")]
+    Busy,
     #[error("Internal Server Error")]
     Internal(#[source] anyhow::Error),
+}
+
+/// Seconds a client is asked to wait after a `429` for a busy password hasher.
+const BUSY_RETRY_AFTER: &str = "1";
+
+impl From<AccountError> for ApiError {
+    fn from(err: AccountError) -> Self {
+        match err {
+            AccountError::EmailTaken => ApiError::BadRequest("Email already registered"),
+            AccountError::NotFound => ApiError::NotFound("User not found"),
+            AccountError::WrongPassword => ApiError::Forbidden("Incorrect password"),
+            AccountError::Busy(_) => ApiError::Busy,
+            AccountError::Store(err) => err.into(),
+            // The API validates input in FastAPI's terms before it reaches the use case.
+            err @ (AccountError::InvalidEmail(_) | AccountError::PasswordTooShort) => {
+                ApiError::Internal(err.into())
+            }
+        }
+    }
+}
+
+impl From<NotAllowed> for ApiError {
+    fn from(_: NotAllowed) -> Self {
+        ApiError::Forbidden("Not allowed")
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -59,6 +88,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) | ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Busy => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -92,22 +122,6 @@ pub struct NotAuthenticatedResponse(pub HttpError);
 )]
 pub struct ValidationErrorResponse(pub HttpValidationError);
 
-/// One pydantic error: what was wrong (`type`, `msg`), where (`loc`), with what (`input`),
-/// and the limits involved (`ctx`, only where pydantic gives one).
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct FieldError {
-    #[serde(rename = "type")]
-    pub kind: Cow<'static, str>,
-    #[schema(value_type = Vec<Object>)]
-    pub loc: Vec<Value>,
-    pub msg: String,
-    #[schema(value_type = Object)]
-    pub input: Value,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub ctx: Option<Value>,
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -130,6 +144,14 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("APIKey"));
+                response
+            }
+            ApiError::Busy => {
+                let mut response = detail(status, self.to_string());
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(BUSY_RETRY_AFTER),
+                );
                 response
             }
             other => detail(status, other.to_string()),

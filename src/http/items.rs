@@ -1,19 +1,23 @@
-//! Items: creation for a user, the filtered listings of problem 2, and read/update/delete
-//! with `ETag` / `If-Match`.
+//! Items: creation for a user, the filtered listings (by JST day and done, newest first),
+//! and read/update/delete with `ETag` / `If-Match`.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{MatchedPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::IntoParams;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
-use super::auth::Caller;
-use super::error::ApiError;
-use super::input::{BodyModel, Fields, Len, PathParams, QueryParams, RawBody, Validator};
-use super::{AppState, paginated};
+use super::AppState;
+use super::error::{ApiError, HttpError, NotAuthenticatedResponse, ValidationErrorResponse};
+use super::fastapi::{BodyModel, Fields, Len, PathParams, QueryParams, RawBody, Validator};
+use super::paging::{PageQuery, page_path, paginated, query_param};
+use crate::authz::Caller;
 use crate::domain::{Item, ItemChanges, ItemFilter, NewItem, jst_day_in_utc, now_utc_seconds};
 use crate::store::Change;
+use crate::telemetry::names;
 
 const TITLE: Len = Len {
     min: 1,
@@ -25,11 +29,9 @@ const DESCRIPTION: Len = Len {
 };
 
 /// `POST /users/{user_id}/items` body.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug)]
 pub struct ItemCreate {
-    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
-    #[schema(max_length = 2000)]
     pub description: Option<String>,
 }
 
@@ -45,15 +47,42 @@ impl BodyModel for ItemCreate {
     }
 }
 
+impl utoipa::PartialSchema for ItemCreate {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .property("title", TITLE.schema(false))
+            .required("title")
+            .property("description", DESCRIPTION.schema(true))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ItemCreate {}
+
 /// `PATCH` body: every field optional; `null` leaves the field as it is.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug)]
 pub struct ItemUpdate {
-    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
-    #[schema(max_length = 2000)]
     pub description: Option<String>,
     pub done: Option<bool>,
 }
+
+impl utoipa::PartialSchema for ItemUpdate {
+    fn schema() -> RefOr<Schema> {
+        let done =
+            ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+                Type::Boolean,
+                Type::Null,
+            ]));
+        ObjectBuilder::new()
+            .property("title", TITLE.schema(true))
+            .property("description", DESCRIPTION.schema(true))
+            .property("done", done)
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ItemUpdate {}
 
 impl BodyModel for ItemUpdate {
     const NAME: &'static str = "ItemUpdate";
@@ -85,11 +114,11 @@ fn with_etag(item: Item) -> Response {
     request_body = ItemCreate,
     responses(
         (status = 200, description = "The new item (with its ETag)", body = Item),
-        super::error::NotAuthenticatedResponse,
-        (status = 403, description = "AUTHZ=strict and not the caller", body = super::error::HttpError),
-        (status = 404, description = "User not found (absent or inactive)", body = super::error::HttpError),
-        (status = 413, description = "Body over 64 KiB", body = super::error::HttpError),
-        super::error::ValidationErrorResponse,
+        NotAuthenticatedResponse,
+        (status = 403, description = "AUTHZ=strict and not the caller", body = HttpError),
+        (status = 404, description = "User not found (absent or inactive)", body = HttpError),
+        (status = 413, description = "Body over 64 KiB", body = HttpError),
+        ValidationErrorResponse,
     ),
     security(("api_token" = []))
 )]
@@ -114,14 +143,35 @@ pub async fn create_item(
         .create_item(user_id, item)
         .await?
         .ok_or(ApiError::NotFound("User not found"))?;
-    metrics::counter!("todo_items_created_total").increment(1);
+    metrics::counter!(names::ITEMS_CREATED).increment(1);
     Ok(with_etag(item))
+}
+
+/// The `date` and `done` filters of the three item listings, in the OpenAPI document.
+pub struct ItemFilterQuery;
+
+impl IntoParams for ItemFilterQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let date = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(r"^\d{8}$"))
+            .examples(["20230103"]);
+        let done = ObjectBuilder::new().schema_type(Type::Boolean);
+        vec![
+            query_param("date", "A calendar day in JST (Asia/Tokyo), YYYYMMDD", date),
+            query_param(
+                "done",
+                "true/false (also True/False, 1/0, yes/no, on/off, t/f, y/n)",
+                done,
+            ),
+        ]
+    }
 }
 
 /// The listing filters shared by the three item listings.
 fn item_filter(input: &mut Validator, query: &QueryParams) -> Option<ItemFilter> {
     // FastAPI reports query errors in signature order: the original's skip and limit, then
-    // the filters problem 2 added.
+    // the date and done filters the exercise added.
     let page = input.page(query);
     let day = input.query_day(query, "date");
     let done = input.query_bool(query, "done");
@@ -136,25 +186,20 @@ fn item_filter(input: &mut Validator, query: &QueryParams) -> Option<ItemFilter>
 /// A user's items, newest first, filtered by JST day and done.
 #[utoipa::path(
     get, path = "/users/{user_id}/items", tag = "items",
-    params(
-        ("user_id" = i64, Path, description = "User id"),
-        ("date" = Option<String>, Query, pattern = r"^\d{8}$", example = "20230103", description = "A calendar day in JST (Asia/Tokyo), YYYYMMDD"),
-        ("done" = Option<bool>, Query, description = "true/false (also True/False, 1/0, yes/no, on/off, t/f, y/n)"),
-        ("skip" = Option<i64>, Query, minimum = 0, description = "Items to skip (default 0)"),
-        ("limit" = Option<i64>, Query, minimum = 0, maximum = 1000, description = "Items to return (default 100)"),
-    ),
+    params(("user_id" = i64, Path, description = "User id"), PageQuery, ItemFilterQuery),
     responses(
         (status = 200, description = "Newest created_at first (ties: higher id first); `Link: rel=\"next\"` when more may follow", body = Vec<Item>),
-        super::error::NotAuthenticatedResponse,
-        (status = 403, description = "AUTHZ=strict and not the caller", body = super::error::HttpError),
-        (status = 404, description = "User not found", body = super::error::HttpError),
-        super::error::ValidationErrorResponse,
+        NotAuthenticatedResponse,
+        (status = 403, description = "AUTHZ=strict and not the caller", body = HttpError),
+        (status = 404, description = "User not found", body = HttpError),
+        ValidationErrorResponse,
     ),
     security(("api_token" = []))
 )]
 pub async fn list_user_items(
     caller: Caller,
     State(state): State<AppState>,
+    route: MatchedPath,
     path: PathParams,
     query: QueryParams,
 ) -> Result<Response, ApiError> {
@@ -171,34 +216,26 @@ pub async fn list_user_items(
         .ok_or(ApiError::NotFound("User not found"))?;
     filter.owner_id = Some(user_id);
     let items = state.store.items(&filter).await?;
-    Ok(paginated(
-        &format!("/users/{user_id}/items"),
-        &query,
-        filter.page,
-        items,
-    ))
+    let path = page_path(&route, &[("user_id", user_id)]);
+    Ok(paginated(&path, &query, filter.page, items))
 }
 
 /// All users' items with the same filters and order.
 #[utoipa::path(
     get, path = "/items", tag = "items",
-    params(
-        ("date" = Option<String>, Query, pattern = r"^\d{8}$", example = "20230103", description = "A calendar day in JST (Asia/Tokyo), YYYYMMDD"),
-        ("done" = Option<bool>, Query, description = "true/false (also True/False, 1/0, yes/no, on/off, t/f, y/n)"),
-        ("skip" = Option<i64>, Query, minimum = 0, description = "Items to skip (default 0)"),
-        ("limit" = Option<i64>, Query, minimum = 0, maximum = 1000, description = "Items to return (default 100)"),
-    ),
+    params(PageQuery, ItemFilterQuery),
     responses(
         (status = 200, description = "Newest created_at first (ties: higher id first); `Link: rel=\"next\"` when more may follow", body = Vec<Item>),
-        super::error::NotAuthenticatedResponse,
-        (status = 403, description = "AUTHZ=strict and the caller is not an admin", body = super::error::HttpError),
-        super::error::ValidationErrorResponse,
+        NotAuthenticatedResponse,
+        (status = 403, description = "AUTHZ=strict and the caller is not an admin", body = HttpError),
+        ValidationErrorResponse,
     ),
     security(("api_token" = []))
 )]
 pub async fn list_items(
     caller: Caller,
     State(state): State<AppState>,
+    route: MatchedPath,
     query: QueryParams,
 ) -> Result<Response, ApiError> {
     let mut input = Validator::new();
@@ -206,28 +243,29 @@ pub async fn list_items(
     let filter = input.finish_with(filter)?;
     caller.require_board_access(state.authz)?;
     let items = state.store.items(&filter).await?;
-    Ok(paginated("/items", &query, filter.page, items))
+    Ok(paginated(
+        &page_path(&route, &[]),
+        &query,
+        filter.page,
+        items,
+    ))
 }
 
 /// The caller's own items (the original exercise's `GET /me/items`).
 #[utoipa::path(
     get, path = "/me/items", tag = "items",
-    params(
-        ("date" = Option<String>, Query, pattern = r"^\d{8}$", description = "A calendar day in JST (Asia/Tokyo), YYYYMMDD"),
-        ("done" = Option<bool>, Query, description = "Filter on done"),
-        ("skip" = Option<i64>, Query, minimum = 0, description = "Items to skip (default 0)"),
-        ("limit" = Option<i64>, Query, minimum = 0, maximum = 1000, description = "Items to return (default 100)"),
-    ),
+    params(PageQuery, ItemFilterQuery),
     responses(
         (status = 200, description = "The caller's items, newest first", body = Vec<Item>),
-        super::error::NotAuthenticatedResponse,
-        super::error::ValidationErrorResponse,
+        NotAuthenticatedResponse,
+        ValidationErrorResponse,
     ),
     security(("api_token" = []))
 )]
 pub async fn list_my_items(
     caller: Caller,
     State(state): State<AppState>,
+    route: MatchedPath,
     query: QueryParams,
 ) -> Result<Response, ApiError> {
     let mut input = Validator::new();
@@ -235,7 +273,12 @@ pub async fn list_my_items(
     let mut filter = input.finish_with(filter)?;
     filter.owner_id = Some(caller.id);
     let items = state.store.items(&filter).await?;
-    Ok(paginated("/me/items", &query, filter.page, items))
+    Ok(paginated(
+        &page_path(&route, &[]),
+        &query,
+        filter.page,
+        items,
+    ))
 }
 
 fn item_path(input: &mut Validator, path: &PathParams) -> Option<(i64, i64)> {
@@ -250,10 +293,10 @@ fn item_path(input: &mut Validator, path: &PathParams) -> Option<(i64, i64)> {
     params(("user_id" = i64, Path, description = "Owner id"), ("item_id" = i64, Path, description = "Item id")),
     responses(
         (status = 200, description = "The item; `ETag: W/\"<id>-<version>\"`", body = Item),
-        super::error::NotAuthenticatedResponse,
-        (status = 403, description = "AUTHZ=strict and not the caller", body = super::error::HttpError),
-        (status = 404, description = "Item not found", body = super::error::HttpError),
-        super::error::ValidationErrorResponse,
+        NotAuthenticatedResponse,
+        (status = 403, description = "AUTHZ=strict and not the caller", body = HttpError),
+        (status = 404, description = "Item not found", body = HttpError),
+        ValidationErrorResponse,
     ),
     security(("api_token" = []))
 )]
@@ -304,11 +347,11 @@ fn expected_version(headers: &HeaderMap, item_id: i64) -> Option<i64> {
     request_body = ItemUpdate,
     responses(
         (status = 200, description = "The updated item, with its new ETag", body = Item),
-        super::error::NotAuthenticatedResponse,
-        (status = 403, description = "AUTHZ=strict and not the caller", body = super::error::HttpError),
-        (status = 404, description = "Item not found", body = super::error::HttpError),
-        (status = 412, description = "If-Match names a stale version", body = super::error::HttpError),
-        super::error::ValidationErrorResponse,
+        NotAuthenticatedResponse,
+        (status = 403, description = "AUTHZ=strict and not the caller", body = HttpError),
+        (status = 404, description = "Item not found", body = HttpError),
+        (status = 412, description = "If-Match names a stale version", body = HttpError),
+        ValidationErrorResponse,
     ),
     security(("api_token" = []))
 )]
@@ -355,11 +398,11 @@ pub async fn update_item(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        super::error::NotAuthenticatedResponse,
-        (status = 403, description = "AUTHZ=strict and not the caller", body = super::error::HttpError),
-        (status = 404, description = "Item not found", body = super::error::HttpError),
-        (status = 412, description = "If-Match names a stale version", body = super::error::HttpError),
-        super::error::ValidationErrorResponse,
+        NotAuthenticatedResponse,
+        (status = 403, description = "AUTHZ=strict and not the caller", body = HttpError),
+        (status = 404, description = "Item not found", body = HttpError),
+        (status = 412, description = "If-Match names a stale version", body = HttpError),
+        ValidationErrorResponse,
     ),
     security(("api_token" = []))
 )]

@@ -14,7 +14,7 @@ use tracing::field::Empty;
 use super::AppState;
 use super::error::ApiError;
 use super::request_id::RequestId;
-use crate::telemetry::metrics::{IN_FLIGHT, REQUEST_DURATION, REQUESTS};
+use crate::telemetry::names::{IN_FLIGHT, REQUEST_DURATION, REQUESTS};
 use crate::telemetry::otel;
 
 /// Counts a request as in flight for as long as it is (also when the client goes away and

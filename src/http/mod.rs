@@ -1,15 +1,15 @@
-//! The HTTP API: `app(state)` builds the whole router in one place.
+//! The HTTP adapter: `app(state)` builds the whole router in one place. Everything here
+//! speaks HTTP (status codes, headers, FastAPI's shapes) and hands the work to the use cases
+//! (`accounts`, the store) outside this module.
 
 pub mod auth;
 pub mod docs;
-mod email;
-pub use email::check as email_check;
 pub mod error;
+pub mod fastapi;
 pub mod health;
-pub mod input;
 pub mod items;
 pub mod middleware;
-mod pyjson;
+pub mod paging;
 pub mod request_id;
 pub mod users;
 
@@ -18,19 +18,19 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderValue, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use serde::Serialize;
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
 use tower::Layer;
 use tower::util::MapRequestLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::credentials::TokenHasher;
-use crate::domain::Page;
+use crate::accounts::Accounts;
+use crate::authz::Authz;
 use crate::store::Store;
-use auth::Authz;
 use error::detail;
-use input::{MAX_BODY_BYTES, QueryParams};
+use fastapi::MAX_BODY_BYTES;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -38,7 +38,7 @@ pub struct AppState(Arc<Shared>);
 
 pub struct Shared {
     pub store: Arc<dyn Store>,
-    pub tokens: TokenHasher,
+    pub accounts: Accounts,
     /// Open sign-up (`SIGNUP`); when off, only an admin's token may create users.
     pub signup: bool,
     pub authz: Authz,
@@ -69,28 +69,24 @@ impl Deref for AppState {
 /// body limit.
 pub fn app(state: AppState) -> Router {
     let cors = middleware::cors(&state.cors_allow_origins);
-    let routes = Router::new()
-        .route("/health-check", get(health::ready))
-        .route("/livez", get(health::live))
-        .route("/users", post(users::create_user).get(users::list_users))
-        .route(
-            "/users/{user_id}",
-            get(users::get_user).delete(users::delete_user),
-        )
-        .route("/users/{user_id}/token", post(users::rotate_token))
-        .route(
-            "/users/{user_id}/items",
-            post(items::create_item).get(items::list_user_items),
-        )
-        .route(
-            "/users/{user_id}/items/{item_id}",
-            get(items::get_item)
-                .patch(items::update_item)
-                .delete(items::delete_item),
-        )
-        .route("/items", get(items::list_items))
-        .route("/me/items", get(items::list_my_items))
-        .merge(docs::router())
+    let (routes, openapi) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+        .routes(routes!(health::ready))
+        .routes(routes!(health::live))
+        .routes(routes!(users::create_user, users::list_users))
+        .routes(routes!(users::get_user, users::delete_user))
+        .routes(routes!(users::rotate_token))
+        .routes(routes!(users::me))
+        .routes(routes!(items::create_item, items::list_user_items))
+        .routes(routes!(
+            items::get_item,
+            items::update_item,
+            items::delete_item
+        ))
+        .routes(routes!(items::list_items))
+        .routes(routes!(items::list_my_items))
+        .split_for_parts();
+    let routes = routes
+        .merge(docs::router(openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -136,33 +132,4 @@ fn trim_trailing_slash(mut req: Request) -> Request {
         }
     }
     req
-}
-
-/// A JSON list plus `Link: <...>; rel="next"` when the page came back full (more may follow).
-pub fn paginated<T: Serialize>(
-    path: &str,
-    query: &QueryParams,
-    page: Page,
-    rows: Vec<T>,
-) -> Response {
-    let full = page.limit > 0 && i64::try_from(rows.len()).is_ok_and(|n| n == page.limit);
-    let mut response = axum::Json(rows).into_response();
-    if full {
-        let mut next = url::form_urlencoded::Serializer::new(String::new());
-        for (name, value) in query
-            .pairs()
-            .iter()
-            .filter(|(name, _)| name != "skip" && name != "limit")
-        {
-            next.append_pair(name, value);
-        }
-        next.append_pair("skip", &page.skip.saturating_add(page.limit).to_string());
-        next.append_pair("limit", &page.limit.to_string());
-        if let Ok(link) =
-            HeaderValue::from_str(&format!("<{path}?{}>; rel=\"next\"", next.finish()))
-        {
-            response.headers_mut().insert(header::LINK, link);
-        }
-    }
-    response
 }

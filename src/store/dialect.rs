@@ -4,10 +4,13 @@
 use std::future::Future;
 
 use sqlx::error::DatabaseError;
+use sqlx::migrate::{Migrate, Migrator};
 use sqlx::mysql::MySqlDatabaseError;
 use sqlx::sqlite::SqliteError;
 use sqlx::{Database, Pool, Transaction};
 use time::PrimitiveDateTime;
+
+use super::{AppliedMigration, ConnectFailure};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -43,9 +46,6 @@ pub(crate) trait Dialect: Database {
     const FOR_UPDATE: &'static str;
     /// Row-lock clause for rows that must not change until commit.
     const FOR_SHARE: &'static str;
-    /// Whether `INSERT ... RETURNING id` exists (MySQL 8 has none, so the id comes from the
-    /// query result there).
-    const RETURNING_ID: bool;
     const EXPLAIN: &'static str;
 
     /// How `created_at` is bound: SQLite keeps the FastAPI app's sortable text
@@ -56,13 +56,32 @@ pub(crate) trait Dialect: Database {
     /// Writes the `n`th (1-based) bind placeholder.
     fn placeholder(n: usize) -> String;
 
-    fn inserted_id(result: &Self::QueryResult) -> i64;
+    /// Runs the INSERT `sql` (already in this dialect's placeholders) with the arguments
+    /// `bind` adds, and returns the new row's id: by `RETURNING id` where the dialect has it
+    /// (PostgreSQL), from the result's last insert id otherwise (MySQL 8 has no `RETURNING`).
+    fn insert_id(
+        conn: &mut Self::Connection,
+        sql: &'static str,
+        bind: impl FnOnce(Query<Self>) -> Query<Self> + Send,
+    ) -> impl Future<Output = sqlx::Result<i64>> + Send;
 
     /// One line of `EXPLAIN` output.
     fn plan_line(row: &Self::Row) -> String;
 
-    /// Applies the embedded migrations of this backend.
-    fn migrate(pool: &Pool<Self>) -> impl Future<Output = super::StoreResult<()>> + Send;
+    /// Where the connect options point, for messages: `host:port`, or the file.
+    fn target(options: &<Self::Connection as sqlx::Connection>::Options) -> String;
+
+    /// What can be known about the target before connecting (a SQLite file's directory).
+    fn check_target(
+        _options: &<Self::Connection as sqlx::Connection>::Options,
+    ) -> Result<(), ConnectFailure> {
+        Ok(())
+    }
+
+    /// Applies the embedded migrations of this backend; returns those it applied.
+    fn migrate(
+        pool: &Pool<Self>,
+    ) -> impl Future<Output = super::StoreResult<Vec<AppliedMigration>>> + Send;
 
     /// Starts a transaction that will write.
     fn begin_write(
@@ -83,6 +102,39 @@ pub(crate) trait Dialect: Database {
         }
         out
     }
+}
+
+/// A statement with its arguments, before it runs.
+pub(crate) type Query<D> = sqlx::query::Query<'static, D, <D as Database>::Arguments>;
+
+/// Runs `migrator` and reports the migrations it applied (those it did not find applied
+/// before it ran).
+pub(crate) async fn run_migrations<D>(
+    migrator: &Migrator,
+    pool: &Pool<D>,
+) -> super::StoreResult<Vec<AppliedMigration>>
+where
+    D: Database,
+    D::Connection: Migrate,
+{
+    let before: Vec<i64> = {
+        let mut conn = pool.acquire().await?;
+        conn.ensure_migrations_table(&migrator.table_name).await?;
+        conn.list_applied_migrations(&migrator.table_name)
+            .await?
+            .into_iter()
+            .map(|m| m.version)
+            .collect()
+    };
+    migrator.run(pool).await?;
+    Ok(migrator
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration() && !before.contains(&m.version))
+        .map(|m| AppliedMigration {
+            version: m.version,
+            description: m.description.to_string(),
+        })
+        .collect())
 }
 
 /// Deadlocks, serialization failures and busy databases: the transaction may simply be run

@@ -6,11 +6,16 @@
 //! clauses, how an inserted id comes back, `BEGIN IMMEDIATE` on SQLite). Writing every
 //! statement once keeps the behaviour identical by construction, which is what lets one test
 //! suite speak for all three. sqlx's `query!` macros check SQL against one database per build,
-//! so the statements are runtime queries (still prepared and cached per connection); the
-//! implementation is stamped out per backend by the `portable_store!` macro in `sql.rs`, so
-//! every backend gets concrete, monomorphic code, and the differences live in the small
-//! `Dialect` impls of `sqlite.rs`, `postgres.rs` and `mysql.rs`.
+//! so the statements are runtime queries (still prepared and cached per connection).
+//!
+//! The implementation is ordinary code in `portable.rs`, written against a type alias `Db`.
+//! Each backend module (`sqlite.rs`, `postgres.rs`, `mysql.rs`) sets `Db` to its sqlx
+//! database and includes `portable.rs` as a child module, so every backend gets concrete,
+//! monomorphic code (no generic sqlx bounds to thread through every function, no macro
+//! hiding the code from rustfmt and the IDE), and the differences live in the small `Dialect`
+//! impls beside the include.
 
+mod connect;
 mod dialect;
 mod mysql;
 mod postgres;
@@ -27,6 +32,7 @@ use crate::domain::{
     Account, Item, ItemChanges, ItemFilter, NewItem, NewUser, Page, TokenOwner, User,
 };
 
+pub use connect::{ConnectError, ConnectFailure};
 pub use dialect::Backend;
 
 #[derive(Debug, thiserror::Error)]
@@ -34,10 +40,40 @@ pub enum StoreError {
     /// The database cannot be reached or is shutting down: the request may succeed later.
     #[error("database unavailable: {0}")]
     Unavailable(sqlx::Error),
+    /// A first connection failed; says where to and why, in words an operator can act on.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    /// A write kept colliding with concurrent writes (deadlocks, a busy database) until the
+    /// retries ran out.
+    #[error(
+        "gave up on {operation} after {attempts} attempts: it kept conflicting with concurrent writes"
+    )]
+    Contention {
+        operation: &'static str,
+        attempts: u32,
+    },
     #[error("migration failed: {0}")]
     Migrate(sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// Whether waiting may help (the database is starting, restarting or overloaded).
+    pub fn may_heal(&self) -> bool {
+        match self {
+            StoreError::Unavailable(_) | StoreError::Contention { .. } => true,
+            StoreError::Connect(err) => err.reason.may_heal(),
+            StoreError::Database(_) | StoreError::Migrate(_) => false,
+        }
+    }
+}
+
+/// A migration that `migrate` applied.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AppliedMigration {
+    pub version: i64,
+    pub description: String,
 }
 
 impl From<sqlx::migrate::MigrateError> for StoreError {
@@ -101,8 +137,12 @@ pub struct PoolStats {
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> Backend;
-    /// Applies the embedded migrations (and, on SQLite, adopts a FastAPI `sql_app.db`).
-    async fn migrate(&self) -> StoreResult<()>;
+    /// Opens one connection outside the pool and closes it: the first contact at start-up,
+    /// which reports why a database cannot be reached (the pool only says it timed out).
+    async fn check_connection(&self) -> StoreResult<()>;
+    /// Applies the embedded migrations (and, on SQLite, adopts a FastAPI `sql_app.db`);
+    /// returns those it applied, in order.
+    async fn migrate(&self) -> StoreResult<Vec<AppliedMigration>>;
     async fn ping(&self) -> StoreResult<()>;
     fn pool_stats(&self) -> PoolStats;
     async fn close(&self);
@@ -132,14 +172,15 @@ pub trait Store: Send + Sync + 'static {
     async fn user(&self, id: i64) -> StoreResult<Option<User>>;
     /// Active users by id, each with its items.
     async fn users(&self, page: Page) -> StoreResult<Vec<User>>;
-    /// Problem 3: deactivates `id` and hands its items to the active user with the smallest
-    /// id, atomically and safely under concurrent deletes, creations and updates.
+    /// Deactivates `id` and hands its items to the active user with the smallest id,
+    /// atomically and safely under concurrent deletes, creations and updates.
     async fn deactivate_user(&self, id: i64) -> StoreResult<Deactivation>;
 
     /// `None` when the owner is absent or inactive.
     async fn create_item(&self, owner_id: i64, item: NewItem) -> StoreResult<Option<Item>>;
     async fn item(&self, owner_id: i64, item_id: i64) -> StoreResult<Option<Item>>;
-    /// Problem 2: newest first (ties: higher id first), filtered, paged.
+    /// Newest first (ties: higher id first), filtered, paged; served by an index range scan
+    /// at any size.
     async fn items(&self, filter: &ItemFilter) -> StoreResult<Vec<Item>>;
     /// The backend's query plan for `items(filter)`, one line per plan node (diagnostics and
     /// the index tests).
@@ -170,12 +211,16 @@ pub struct DbSettings {
 }
 
 impl DbSettings {
+    pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+    pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+    pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+
     pub fn new(url: SecretString) -> Self {
         Self {
             url,
-            max_connections: 10,
-            acquire_timeout: Duration::from_secs(5),
-            statement_timeout: Duration::from_secs(10),
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            acquire_timeout: Self::DEFAULT_ACQUIRE_TIMEOUT,
+            statement_timeout: Self::DEFAULT_STATEMENT_TIMEOUT,
         }
     }
 }

@@ -7,15 +7,22 @@ use std::sync::Arc;
 use secrecy::ExposeSecret;
 use sqlx::migrate::Migrator;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
-use sqlx::{AssertSqlSafe, MySql, Pool, Transaction};
+use sqlx::{AssertSqlSafe, MySql, MySqlConnection, Pool, Transaction};
 use time::PrimitiveDateTime;
 
-use super::dialect::{Backend, Dialect};
-use super::{DbSettings, Store, StoreError, StoreResult};
+use super::dialect::{Backend, Dialect, Query, run_migrations};
+use super::{AppliedMigration, DbSettings, Store, StoreError, StoreResult};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/mysql");
 
-super::sql::portable_store!(sqlx::MySql);
+type Db = MySql;
+#[path = "portable.rs"]
+#[expect(
+    clippy::duplicate_mod,
+    reason = "one concrete implementation per backend (see the module doc of `store`)"
+)]
+mod portable;
+use portable::SqlStore;
 
 pub(super) fn connect(settings: &DbSettings) -> Result<Arc<dyn Store>, StoreError> {
     let options = MySqlConnectOptions::from_str(settings.url.expose_secret())
@@ -51,7 +58,6 @@ impl Dialect for MySql {
     const BACKEND: Backend = Backend::MySql;
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     const FOR_SHARE: &'static str = " LOCK IN SHARE MODE";
-    const RETURNING_ID: bool = false;
     const EXPLAIN: &'static str = "EXPLAIN ";
 
     type Timestamp = PrimitiveDateTime;
@@ -64,8 +70,18 @@ impl Dialect for MySql {
         "?".to_owned()
     }
 
-    fn inserted_id(result: &sqlx::mysql::MySqlQueryResult) -> i64 {
-        i64::try_from(result.last_insert_id()).unwrap_or(i64::MAX)
+    async fn insert_id(
+        conn: &mut MySqlConnection,
+        sql: &'static str,
+        bind: impl FnOnce(Query<Self>) -> Query<Self> + Send,
+    ) -> sqlx::Result<i64> {
+        let result = bind(sqlx::query(sql)).execute(conn).await?;
+        i64::try_from(result.last_insert_id())
+            .map_err(|_| sqlx::Error::Protocol("an insert id beyond i64".into()))
+    }
+
+    fn target(options: &MySqlConnectOptions) -> String {
+        format!("{}:{}", options.get_host(), options.get_port())
     }
 
     fn plan_line(row: &sqlx::mysql::MySqlRow) -> String {
@@ -85,8 +101,8 @@ impl Dialect for MySql {
         )
     }
 
-    async fn migrate(pool: &Pool<Self>) -> StoreResult<()> {
-        Ok(MIGRATOR.run(pool).await?)
+    async fn migrate(pool: &Pool<Self>) -> StoreResult<Vec<AppliedMigration>> {
+        run_migrations(&MIGRATOR, pool).await
     }
 
     async fn begin_write(pool: &Pool<Self>) -> sqlx::Result<Transaction<'static, Self>> {

@@ -6,15 +6,22 @@ use std::sync::Arc;
 use secrecy::ExposeSecret;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Pool, Postgres, Transaction};
+use sqlx::{AssertSqlSafe, PgConnection, Pool, Postgres, Row as _, Transaction};
 use time::PrimitiveDateTime;
 
-use super::dialect::{Backend, Dialect};
-use super::{DbSettings, Store, StoreError, StoreResult};
+use super::dialect::{Backend, Dialect, Query, run_migrations};
+use super::{AppliedMigration, DbSettings, Store, StoreError, StoreResult};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
-super::sql::portable_store!(sqlx::Postgres);
+type Db = Postgres;
+#[path = "portable.rs"]
+#[expect(
+    clippy::duplicate_mod,
+    reason = "one concrete implementation per backend (see the module doc of `store`)"
+)]
+mod portable;
+use portable::SqlStore;
 
 pub(super) fn connect(settings: &DbSettings) -> Result<Arc<dyn Store>, StoreError> {
     let options = PgConnectOptions::from_str(settings.url.expose_secret())
@@ -36,7 +43,6 @@ impl Dialect for Postgres {
     const BACKEND: Backend = Backend::Postgres;
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     const FOR_SHARE: &'static str = " FOR SHARE";
-    const RETURNING_ID: bool = true;
     const EXPLAIN: &'static str = "EXPLAIN ";
 
     type Timestamp = PrimitiveDateTime;
@@ -49,17 +55,25 @@ impl Dialect for Postgres {
         format!("${n}")
     }
 
-    fn inserted_id(_result: &sqlx::postgres::PgQueryResult) -> i64 {
-        unreachable!("PostgreSQL returns new ids with RETURNING (RETURNING_ID is true)")
+    async fn insert_id(
+        conn: &mut PgConnection,
+        sql: &'static str,
+        bind: impl FnOnce(Query<Self>) -> Query<Self> + Send,
+    ) -> sqlx::Result<i64> {
+        let query = sqlx::query(AssertSqlSafe(format!("{sql} RETURNING id")));
+        bind(query).fetch_one(conn).await?.try_get(0)
+    }
+
+    fn target(options: &PgConnectOptions) -> String {
+        format!("{}:{}", options.get_host(), options.get_port())
     }
 
     fn plan_line(row: &sqlx::postgres::PgRow) -> String {
-        use sqlx::Row;
         row.try_get::<String, _>(0).unwrap_or_default()
     }
 
-    async fn migrate(pool: &Pool<Self>) -> StoreResult<()> {
-        Ok(MIGRATOR.run(pool).await?)
+    async fn migrate(pool: &Pool<Self>) -> StoreResult<Vec<AppliedMigration>> {
+        run_migrations(&MIGRATOR, pool).await
     }
 
     async fn begin_write(pool: &Pool<Self>) -> sqlx::Result<Transaction<'static, Self>> {

@@ -16,14 +16,21 @@ use sqlx::{Connection, Pool, Sqlite, SqliteConnection, Transaction};
 use time::PrimitiveDateTime;
 use time::macros::format_description;
 
-use super::dialect::{Backend, Dialect};
-use super::{DbSettings, Store, StoreError, StoreResult};
+use super::dialect::{Backend, Dialect, Query, run_migrations};
+use super::{AppliedMigration, ConnectFailure, DbSettings, Store, StoreError, StoreResult};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-super::sql::portable_store!(sqlx::Sqlite);
+type Db = Sqlite;
+#[path = "portable.rs"]
+#[expect(
+    clippy::duplicate_mod,
+    reason = "one concrete implementation per backend (see the module doc of `store`)"
+)]
+mod portable;
+use portable::SqlStore;
 
 pub(super) fn connect(settings: &DbSettings) -> Result<Arc<dyn Store>, StoreError> {
     let url = settings.url.expose_secret();
@@ -52,7 +59,6 @@ impl Dialect for Sqlite {
     const BACKEND: Backend = Backend::Sqlite;
     const FOR_UPDATE: &'static str = "";
     const FOR_SHARE: &'static str = "";
-    const RETURNING_ID: bool = false;
     const EXPLAIN: &'static str = "EXPLAIN QUERY PLAN ";
 
     type Timestamp = String;
@@ -68,8 +74,30 @@ impl Dialect for Sqlite {
         "?".to_owned()
     }
 
-    fn inserted_id(result: &sqlx::sqlite::SqliteQueryResult) -> i64 {
-        result.last_insert_rowid()
+    async fn insert_id(
+        conn: &mut SqliteConnection,
+        sql: &'static str,
+        bind: impl FnOnce(Query<Self>) -> Query<Self> + Send,
+    ) -> sqlx::Result<i64> {
+        Ok(bind(sqlx::query(sql))
+            .execute(conn)
+            .await?
+            .last_insert_rowid())
+    }
+
+    fn target(options: &SqliteConnectOptions) -> String {
+        options.get_filename().display().to_string()
+    }
+
+    fn check_target(options: &SqliteConnectOptions) -> Result<(), ConnectFailure> {
+        let file = options.get_filename();
+        let in_memory = file.as_os_str().is_empty() || file.to_string_lossy().contains(":memory:");
+        match file.parent() {
+            Some(dir) if !in_memory && !dir.as_os_str().is_empty() && !dir.is_dir() => {
+                Err(ConnectFailure::MissingDirectory(dir.display().to_string()))
+            }
+            _ => Ok(()),
+        }
     }
 
     fn plan_line(row: &sqlx::sqlite::SqliteRow) -> String {
@@ -77,11 +105,11 @@ impl Dialect for Sqlite {
         row.try_get::<String, _>("detail").unwrap_or_default()
     }
 
-    async fn migrate(pool: &Pool<Self>) -> StoreResult<()> {
+    async fn migrate(pool: &Pool<Self>) -> StoreResult<Vec<AppliedMigration>> {
         set_aside_fastapi_tables(&mut *pool.acquire().await?).await?;
-        MIGRATOR.run(pool).await?;
+        let applied = run_migrations(&MIGRATOR, pool).await?;
         adopt_fastapi_rows(&mut *pool.acquire().await?).await?;
-        Ok(())
+        Ok(applied)
     }
 
     async fn begin_write(pool: &Pool<Self>) -> sqlx::Result<Transaction<'static, Self>> {

@@ -1,5 +1,5 @@
 //! Prometheus metrics on a listener of their own (`METRICS_PORT`), never behind the load
-//! balancer. The names follow Prometheus conventions; route labels are templates
+//! balancer. The names (in `names`) follow Prometheus conventions; route labels are templates
 //! (`/users/{user_id}`), never raw paths, so their number stays bounded.
 
 use std::sync::{Arc, OnceLock};
@@ -10,12 +10,7 @@ use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
-use crate::store::Store;
-
-pub const REQUESTS: &str = "http_requests_total";
-pub const REQUEST_DURATION: &str = "http_request_duration_seconds";
-pub const IN_FLIGHT: &str = "http_requests_in_flight";
-pub const POOL_ACQUIRE: &str = "db_pool_acquire_seconds";
+use super::names::*;
 
 /// Latency buckets from 1 ms to 10 s (the alarms look at 1 s).
 const BUCKETS: &[f64] = &[
@@ -37,7 +32,7 @@ pub fn recorder() -> anyhow::Result<PrometheusHandle> {
 }
 
 /// Describes the metrics and records the build.
-fn describe(store: &dyn Store) {
+fn describe(backend: &'static str) {
     metrics::describe_counter!(
         REQUESTS,
         "HTTP requests by method, route template and status"
@@ -54,38 +49,44 @@ fn describe(store: &dyn Store) {
         "Time spent waiting for a database connection"
     );
     metrics::describe_gauge!(
-        "db_pool_connections",
+        POOL_CONNECTIONS,
         "Database connections by state (idle, in_use) and the pool's maximum (max)"
     );
-    metrics::describe_counter!("todo_items_created_total", "Items created");
-    metrics::describe_counter!("todo_users_created_total", "Users created");
+    metrics::describe_counter!(ITEMS_CREATED, "Items created");
+    metrics::describe_counter!(USERS_CREATED, "Users created");
     metrics::describe_counter!(
-        "todo_users_deleted_total",
+        USERS_DELETED,
         "Users deleted (deactivated, items handed over)"
     );
+    metrics::describe_counter!(
+        PASSWORD_HASH_REFUSED,
+        "Password hashes refused because the hashing queue was full (answered 429)"
+    );
     metrics::describe_gauge!(
-        "todo_build_info",
+        BUILD_INFO,
         "Always 1; labels name the version and the database backend"
     );
-    metrics::gauge!("todo_build_info", "version" => env!("CARGO_PKG_VERSION"), "backend" => store.backend().name()).set(1.0);
+    metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION"), "backend" => backend)
+        .set(1.0);
 }
 
-/// Binds the metrics listener and serves `GET /metrics` in the background.
-pub async fn spawn(host: &str, port: u16, store: Arc<dyn Store>) -> anyhow::Result<()> {
+/// Binds the metrics listener and serves `GET /metrics` in the background. `before_scrape`
+/// records the figures that are read on demand (the pool's), so they are never stale.
+pub async fn spawn(
+    host: &str,
+    port: u16,
+    backend: &'static str,
+    before_scrape: Arc<dyn Fn() + Send + Sync>,
+) -> anyhow::Result<()> {
     let handle = recorder()?;
-    describe(store.as_ref());
+    describe(backend);
     let listener = TcpListener::bind((host, port))
         .await
         .with_context(|| format!("binding metrics {host}:{port}"))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, "metrics listening");
     let render = move || {
-        // Pool figures are read when scraped, so they are never stale.
-        let stats = store.pool_stats();
-        metrics::gauge!("db_pool_connections", "state" => "idle").set(f64::from(stats.idle));
-        metrics::gauge!("db_pool_connections", "state" => "in_use")
-            .set(f64::from(stats.size.saturating_sub(stats.idle)));
-        metrics::gauge!("db_pool_connections", "state" => "max").set(f64::from(stats.max));
+        before_scrape();
         std::future::ready(handle.render())
     };
     let router = Router::new().route("/metrics", get(render));

@@ -73,7 +73,7 @@ mod strict {
 
     async fn run(kind: Kind) {
         let Some(app) =
-            TestApp::start_with(kind, |c| c.authz = todo_api::http::auth::Authz::Strict).await
+            TestApp::start_with(kind, |c| c.authz = todo_api::authz::Authz::Strict).await
         else {
             return;
         };

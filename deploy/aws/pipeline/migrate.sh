@@ -4,7 +4,9 @@
 #   deploy/aws/pipeline/migrate.sh imageDetail.json
 #
 # Needs CLUSTER, MIGRATE_TASK_DEFINITION_ARN, CONTAINER_NAME, SUBNETS (comma-separated) and
-# SECURITY_GROUP in the environment (the CodeBuild migrate project sets them; by hand, take them
+# SECURITY_GROUP in the environment; with PURGE_TASK_DEFINITION_ARN, a successful migration also
+# registers the audit-purge revision with the same image (the daily schedule runs the family's
+# latest revision) (the CodeBuild migrate project sets them; by hand, take them
 # from `terraform output`). Migrations must be backward compatible (expand, then contract in a
 # later release): the old tasks keep serving on the new schema until CodeDeploy shifts traffic.
 set -euo pipefail
@@ -43,4 +45,11 @@ code=$(jq -r --arg name "$CONTAINER_NAME" '.tasks[0].containers[] | select(.name
 reason=$(jq -r '.tasks[0].stoppedReason // ""' <<<"$result")
 echo "==> migrate task $status, exit code $code ${reason:+($reason)}"
 echo "    logs: CloudWatch group /ecs/todo-api, stream migrate/$CONTAINER_NAME/${task##*/}"
+if [[ $status == STOPPED && $code == 0 && -n ${PURGE_TASK_DEFINITION_ARN:-} ]]; then
+  purge=$(aws ecs describe-task-definition --task-definition "$PURGE_TASK_DEFINITION_ARN" \
+    --query taskDefinition --output json |
+    jq --arg name "$CONTAINER_NAME" --arg image "$image" -f "$here/taskdef.jq")
+  echo "==> audit-purge revision $(aws ecs register-task-definition --cli-input-json "$purge" \
+    --query taskDefinition.taskDefinitionArn --output text)"
+fi
 [[ $status == STOPPED && $code == 0 ]]

@@ -20,7 +20,7 @@ variable "engine_version" {
 
   validation {
     condition     = can(regex("^15(\\.[0-9]+)?$", var.engine_version))
-    error_message = "The design fixes PostgreSQL 15."
+    error_message = "The deployment requirements fix PostgreSQL 15."
   }
 }
 
@@ -68,7 +68,7 @@ variable "backup_retention_days" {
 
   validation {
     condition     = var.backup_retention_days >= 7 && var.backup_retention_days <= 35
-    error_message = "The design keeps at least 7 days of backups; RDS allows at most 35."
+    error_message = "The deployment requirements keep at least 7 days of backups; RDS allows at most 35."
   }
 }
 

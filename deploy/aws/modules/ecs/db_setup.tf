@@ -29,7 +29,7 @@ resource "aws_ecs_task_definition" "db_setup" {
       entryPoint             = ["/bin/sh", "-c"]
       command                = ["printf '%s\\n' \"$SETUP_SQL\" | psql --no-psqlrc --quiet --file=-"]
       environment = [
-        { name = "SETUP_SQL", value = file("${path.module}/db-setup.sql") },
+        { name = "SETUP_SQL", value = file("${path.module}/../../../sql/db-setup.sql") },
         { name = "PGHOST", value = var.db_address },
         { name = "PGPORT", value = tostring(var.db_port) },
         { name = "PGDATABASE", value = var.db_name },

@@ -1,7 +1,8 @@
 # Roles of the tasks. Each task family has its own execution role (used by ECS to pull the image,
 # write logs and inject secrets), allowed to read exactly the secrets that family injects:
 #   app      -> db-app-user, token-pepper
-#   migrate  -> the RDS-managed master secret
+#   migrate  -> the RDS-managed master secret, the first admin's bootstrap token
+#   audit-purge -> the RDS-managed master secret
 #   db-setup -> the master secret and db-app-user (it sets that user's password)
 # The service's task role (used by the running code and the collector) may only send traces to
 # X-Ray and metrics to its own log group.
@@ -31,6 +32,10 @@ locals {
       ecr_pull = true
     }
     migrate = {
+      secrets  = [var.db_master_secret_arn, aws_secretsmanager_secret.bootstrap_admin_token.arn]
+      ecr_pull = true
+    }
+    audit-purge = {
       secrets  = [var.db_master_secret_arn]
       ecr_pull = true
     }

@@ -1,4 +1,4 @@
-# Log groups of the tasks. The application group keeps the design's name, /ecs/todo-api (one
+# Log groups of the tasks. The application group keeps the required name, /ecs/todo-api (one
 # environment per AWS account: see docs/deploy-aws.md); stream prefixes app/adot/migrate/db-setup
 # tell the containers apart.
 

@@ -44,6 +44,7 @@ output "pass_role_arns" {
     app_execution     = aws_iam_role.execution["app"].arn
     app_task          = aws_iam_role.app_task.arn
     migrate_execution = aws_iam_role.execution["migrate"].arn
+    purge_execution   = aws_iam_role.execution["audit-purge"].arn
   }
 }
 
@@ -65,4 +66,29 @@ output "db_app_secret_arn" {
 output "token_pepper_secret_arn" {
   description = "Secret holding TOKEN_PEPPER (keys current, previous)."
   value       = aws_secretsmanager_secret.token_pepper.arn
+}
+
+output "bootstrap_admin_token_secret_arn" {
+  description = "Secret holding the first admin's API token (read it once: docs/deploy-aws.md)."
+  value       = aws_secretsmanager_secret.bootstrap_admin_token.arn
+}
+
+output "purge_task_definition_arn" {
+  description = "Audit-purge task definition revision Terraform registered (the pipeline derives new revisions from it)."
+  value       = aws_ecs_task_definition.purge.arn
+}
+
+output "purge_task_family" {
+  description = "Family of the audit-purge task definitions (RunTask permission of the pipeline)."
+  value       = aws_ecs_task_definition.purge.family
+}
+
+output "audit_purge_schedule_name" {
+  description = "EventBridge Scheduler schedule that runs the audit purge."
+  value       = aws_scheduler_schedule.audit_purge.name
+}
+
+output "audit_purge_dlq_url" {
+  description = "Dead-letter queue of the audit-purge schedule (failed invocations)."
+  value       = aws_sqs_queue.audit_purge_dlq.url
 }

@@ -49,3 +49,37 @@ resource "aws_secretsmanager_secret_version" "token_pepper" {
   # Fixed on purpose: rotating by bumping this would drop the old key and log every user out.
   secret_string_wo_version = 1
 }
+
+# The first admin's API token, tdo_<selector>_<secret>: a 24-character lower-case hex selector
+# (digits plus the "specials" a-f) and a 43-character secret of [A-Za-z0-9_-]. Written once
+# (version 1), injected only into the migrate task as BOOTSTRAP_ADMIN_TOKEN, which stores its hash
+# as the token of BOOTSTRAP_ADMIN_EMAIL while no admin exists yet (and ignores it afterwards).
+# An operator reads it from the secret (docs/deploy-aws.md, "The first admin"); it is never logged.
+ephemeral "random_password" "bootstrap_selector" {
+  length           = 24
+  lower            = false
+  upper            = false
+  numeric          = true
+  special          = true
+  override_special = "abcdef"
+}
+
+ephemeral "random_password" "bootstrap_secret" {
+  length           = 43
+  special          = true
+  override_special = "-_"
+}
+
+resource "aws_secretsmanager_secret" "bootstrap_admin_token" {
+  #checkov:skip=CKV2_AWS_57:The token is adopted once, when no admin exists; the admin then rotates it through the API (POST /users/{id}/token), which this secret must not follow.
+  name                    = "${var.name}/bootstrap-admin-token"
+  description             = "todo-api: API token of the first admin (BOOTSTRAP_ADMIN_TOKEN of the migrate task)"
+  kms_key_id              = var.data_kms_key_arn
+  recovery_window_in_days = 7
+}
+
+resource "aws_secretsmanager_secret_version" "bootstrap_admin_token" {
+  secret_id                = aws_secretsmanager_secret.bootstrap_admin_token.id
+  secret_string_wo         = "tdo_${ephemeral.random_password.bootstrap_selector.result}_${ephemeral.random_password.bootstrap_secret.result}"
+  secret_string_wo_version = 1
+}

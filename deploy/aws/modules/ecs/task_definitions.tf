@@ -18,18 +18,47 @@ locals {
     REQUEST_TIMEOUT             = "15"
     OTEL_EXPORTER_OTLP_ENDPOINT = "http://localhost:4317" # ADOT sidecar (same network namespace)
     OTEL_SERVICE_NAME           = "todo-api"
-    DATABASE_URL                = "postgres://${var.db_app_username}@${var.db_address}:${var.db_port}/${var.db_name}?sslmode=require"
-    DATABASE_READ_URL           = var.db_replica_address == null ? "" : "postgres://${var.db_app_username}@${var.db_replica_address}:${var.db_port}/${var.db_name}?sslmode=require"
+    DATABASE_URL                = "postgres://${var.db_app_username}@${var.db_address}:${var.db_port}/${var.db_name}?${local.db_tls}"
+    DATABASE_READ_URL           = var.db_replica_address == null ? "" : "postgres://${var.db_app_username}@${var.db_replica_address}:${var.db_port}/${var.db_name}?${local.db_tls}"
     DATABASE_MAX_CONNECTIONS    = tostring(var.db_max_connections)
     SIGNUP                      = tostring(var.signup)
     AUTHZ                       = var.authz
+    # The ALB appends the peer it saw to X-Forwarded-For: the client is the last entry.
+    TRUST_PROXY_HEADERS  = "true"
+    TRUSTED_PROXIES      = "1"
+    AUDIT_RETENTION_DAYS = tostring(var.audit_retention_days)
   }
 
+  # TLS to RDS that verifies the server: the certificate must chain to the RDS CA bundle baked
+  # into the image (deploy/container/ca, fetched and checked against its pinned SHA-256 by the
+  # build) and name the host dialled (the instance endpoint).
+  db_ca_path = "/etc/todo-api/ca/rds-global-bundle.pem"
+  db_tls     = "sslmode=verify-full&sslrootcert=${local.db_ca_path}"
+
+  # The owner's URL: the migrate and audit-purge tasks (DDL, grants, deleting audit records).
+  owner_database_url = "postgres://${var.db_master_username}@${var.db_address}:${var.db_port}/${var.db_name}?${local.db_tls}"
+
   # The migrate task connects as the owner (DDL) and needs neither the collector nor the replica.
+  # After the migrations it grants DATABASE_APP_ROLE (the service's login) INSERT and SELECT only
+  # on the audit tables; BOOTSTRAP_ADMIN_EMAIL (+ the token secret below) names the first admin,
+  # adopted only while no admin exists.
   migrate_environment = merge(
     { for k, v in local.container_environment : k => v if !startswith(k, "OTEL_") && k != "DATABASE_READ_URL" },
-    { DATABASE_URL = "postgres://${var.db_master_username}@${var.db_address}:${var.db_port}/${var.db_name}?sslmode=require" },
+    {
+      DATABASE_URL          = local.owner_database_url
+      DATABASE_APP_ROLE     = var.db_app_username
+      BOOTSTRAP_ADMIN_EMAIL = var.bootstrap_admin_email
+    },
   )
+
+  # `todo-api audit purge`: deletes audit records older than AUDIT_RETENTION_DAYS, as the owner
+  # (the service's login may not delete them).
+  purge_environment = {
+    DATABASE_URL         = local.owner_database_url
+    AUDIT_RETENTION_DAYS = tostring(var.audit_retention_days)
+    LOG_FORMAT           = "json"
+    RUST_LOG             = var.rust_log
+  }
 
   # Injected by the execution role at task start, one JSON key each (name -> valueFrom).
   app_secret_refs = {
@@ -45,14 +74,20 @@ locals {
     { name = k, valueFrom = v }
   ]
 
-  migrate_secrets = [
+  migrate_secrets = concat(
+    [{ name = "DATABASE_PASSWORD", valueFrom = "${var.db_master_secret_arn}:password::" }],
+    # The whole secret is the token (tdo_<selector>_<secret>); only while a bootstrap e-mail is set.
+    var.bootstrap_admin_email == "" ? [] : [{ name = "BOOTSTRAP_ADMIN_TOKEN", valueFrom = aws_secretsmanager_secret.bootstrap_admin_token.arn }],
+  )
+
+  purge_secrets = [
     { name = "DATABASE_PASSWORD", valueFrom = "${var.db_master_secret_arn}:password::" },
   ]
 
   adot_container_name = "aws-otel-collector"
 
   logging = {
-    for prefix in ["app", "adot", "migrate", "db-setup"] : prefix => {
+    for prefix in ["app", "adot", "migrate", "db-setup", "audit-purge"] : prefix => {
       logDriver = "awslogs"
       options = {
         "awslogs-group"         = aws_cloudwatch_log_group.app.name
@@ -133,6 +168,21 @@ locals {
     }
     logConfiguration = local.logging["migrate"]
   }
+
+  purge_container = {
+    name                   = var.container_name
+    image                  = var.image
+    essential              = true
+    command                = ["audit", "purge"]
+    user                   = "65532:65532"
+    readonlyRootFilesystem = true
+    environment            = [for k, v in local.purge_environment : { name = k, value = v }]
+    secrets                = local.purge_secrets
+    linuxParameters = {
+      capabilities = { drop = ["ALL"] }
+    }
+    logConfiguration = local.logging["audit-purge"]
+  }
 }
 
 resource "aws_ecs_task_definition" "app" {
@@ -169,4 +219,23 @@ resource "aws_ecs_task_definition" "migrate" {
   }
 
   container_definitions = jsonencode([local.migrate_container])
+}
+
+# One-off `todo-api audit purge`, started daily by the EventBridge Scheduler schedule in
+# audit_purge.tf. The pipeline registers a revision with each new image after the migration
+# (deploy/aws/pipeline/migrate.sh); the schedule runs the family's latest revision.
+resource "aws_ecs_task_definition" "purge" {
+  family                   = "${var.name}-audit-purge"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = 256
+  memory                   = 512
+  execution_role_arn       = aws_iam_role.execution["audit-purge"].arn
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = "X86_64"
+  }
+
+  container_definitions = jsonencode([local.purge_container])
 }

@@ -214,3 +214,42 @@ variable "log_retention_days" {
   description = "Retention of the application, metrics and exec log groups."
   type        = number
 }
+
+variable "bootstrap_admin_email" {
+  description = "BOOTSTRAP_ADMIN_EMAIL of the migrate task: while no admin exists, migrate makes this user (created if missing) an admin with the token of the bootstrap-admin-token secret. Empty: no bootstrap."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.bootstrap_admin_email == "" || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.bootstrap_admin_email))
+    error_message = "bootstrap_admin_email is an e-mail address or empty."
+  }
+}
+
+variable "audit_retention_days" {
+  description = "AUDIT_RETENTION_DAYS: audit records older than this are deleted by the daily audit-purge task."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.audit_retention_days >= 1 && floor(var.audit_retention_days) == var.audit_retention_days
+    error_message = "audit_retention_days is a whole number of days, at least 1."
+  }
+}
+
+variable "audit_purge_schedule" {
+  description = "EventBridge Scheduler expression of the audit-purge task (default: daily at 03:30 Asia/Tokyo, after the 02:00 backup)."
+  type        = string
+  default     = "cron(30 3 * * ? *)"
+
+  validation {
+    condition     = can(regex("^(cron|rate)\\(.+\\)$", var.audit_purge_schedule))
+    error_message = "A cron(...) or rate(...) expression."
+  }
+}
+
+variable "audit_purge_schedule_timezone" {
+  description = "Time zone of audit_purge_schedule."
+  type        = string
+  default     = "Asia/Tokyo"
+}

@@ -1,4 +1,4 @@
-# VPC of the design: two public subnets (ALB, NAT) and two private ones (tasks, database) in
+# VPC of the deployment requirements: two public subnets (ALB, NAT) and two private ones (tasks, database) in
 # ap-northeast-1a/1c. Nothing in the private subnets gets a public address; egress goes through
 # the NAT gateway(s), and S3 (ECR image layers) through a free gateway endpoint.
 

@@ -1,4 +1,4 @@
-# The design's chain, exactly: internet -> ALB (80, 443) -> tasks (8000, from the ALB's group
+# The deployment requirements' chain, exactly: internet -> ALB (80, 443) -> tasks (8000, from the ALB's group
 # only) -> database (5432, from the tasks' group only). Rules are separate resources so the
 # groups can reference each other without a cycle; a group without egress rules has none
 # (Terraform removes the default allow-all egress rule AWS creates).
@@ -22,7 +22,7 @@ resource "aws_vpc_security_group_ingress_rule" "alb_https" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "alb_http" {
-  #checkov:skip=CKV_AWS_260:The design opens port 80 to the world only so the ALB can answer with a 301 to HTTPS; no listener forwards plain HTTP to the tasks.
+  #checkov:skip=CKV_AWS_260:The deployment requirements opens port 80 to the world only so the ALB can answer with a 301 to HTTPS; no listener forwards plain HTTP to the tasks.
   security_group_id = aws_security_group.alb.id
   description       = "HTTP from anywhere, answered only with a redirect to HTTPS"
   ip_protocol       = "tcp"

@@ -21,7 +21,7 @@ variable "availability_zones" {
 
   validation {
     condition     = length(var.availability_zones) == 2
-    error_message = "The design spreads over exactly two availability zones."
+    error_message = "The deployment requirements spreads over exactly two availability zones."
   }
 }
 

@@ -1,4 +1,4 @@
-# The design's alarms (CPU > 80 %, memory > 80 %, database connection errors, HTTP 5xx rate) plus
+# The deployment requirements' alarms (CPU > 80 %, memory > 80 %, database connection errors, HTTP 5xx rate) plus
 # unhealthy targets, latency and database health. All notify the SNS topic when they fire and
 # when they recover. CodeDeploy watches the 5xx and unhealthy-target alarms during a deployment
 # and rolls back when one fires.

@@ -1,5 +1,6 @@
-# Two CodeBuild projects: `build` (tests, image, push, deployment artifacts) and `migrate` (runs
-# the migrate task with the new image and fails the pipeline unless it exits 0). Their buildspecs
+# Two CodeBuild projects: `build` (tests, the RDS CA bundle checked against its pin, image, push,
+# deployment artifacts) and `migrate` (runs the migrate task with the new image and fails the
+# pipeline unless it exits 0, then registers the audit-purge revision with that image). Their buildspecs
 # live in the repository under deploy/aws/pipeline/.
 
 resource "aws_cloudwatch_log_group" "codebuild" {
@@ -98,6 +99,10 @@ resource "aws_codebuild_project" "migrate" {
     environment_variable {
       name  = "MIGRATE_TASK_DEFINITION_ARN"
       value = var.migrate_task_definition_arn
+    }
+    environment_variable {
+      name  = "PURGE_TASK_DEFINITION_ARN"
+      value = var.purge_task_definition_arn
     }
     environment_variable {
       name  = "CONTAINER_NAME"

@@ -122,7 +122,7 @@ data "aws_iam_policy_document" "codebuild_migrate" {
   statement {
     sid       = "PassMigrateExecutionRole"
     actions   = ["iam:PassRole"]
-    resources = [var.pass_role_arns["migrate_execution"]]
+    resources = [var.pass_role_arns["migrate_execution"], var.pass_role_arns["purge_execution"]]
     condition {
       test     = local.pass_to_ecs_tasks.test
       variable = local.pass_to_ecs_tasks.variable

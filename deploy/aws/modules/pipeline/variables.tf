@@ -95,8 +95,13 @@ variable "migrate_task_family" {
   type        = string
 }
 
+variable "purge_task_definition_arn" {
+  description = "Audit-purge task definition revision Terraform registered: after a migration, a revision with the new image is derived from it."
+  type        = string
+}
+
 variable "pass_role_arns" {
-  description = "Task roles the deploy steps pass to ECS: app_execution, app_task, migrate_execution."
+  description = "Task roles the deploy steps pass to ECS: app_execution, app_task, migrate_execution, purge_execution."
   type        = map(string)
 }
 

@@ -27,16 +27,21 @@ resource "google_cloud_run_v2_service_iam_member" "build_developer" {
 }
 
 resource "google_cloud_run_v2_job_iam_member" "build_developer" {
+  for_each = toset([var.job_name, var.purge_job_name])
+
   project  = var.project_id
   location = var.region
-  name     = var.job_name
+  name     = each.value
   role     = "roles/run.developer"
   member   = "serviceAccount:${google_service_account.build.email}"
 }
 
-# A deploy attaches the runtime service account to the new revision: actAs on that account only.
+# A deploy attaches the runtime service account to the new revision, a job update the jobs'
+# account to the jobs: actAs on those two accounts only.
 resource "google_service_account_iam_member" "build_act_as_runtime" {
-  service_account_id = var.runtime_service_account_id
+  for_each = { runtime = var.runtime_service_account_id, jobs = var.jobs_service_account_id }
+
+  service_account_id = each.value
   role               = "roles/iam.serviceAccountUser"
   member             = "serviceAccount:${google_service_account.build.email}"
 }
@@ -71,6 +76,7 @@ resource "google_cloudbuild_trigger" "deploy" {
     _IMAGE_NAME  = var.image_name
     _SERVICE     = var.service_name
     _MIGRATE_JOB = var.job_name
+    _PURGE_JOB   = var.purge_job_name
   }
 
   approval_config {

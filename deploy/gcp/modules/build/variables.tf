@@ -61,6 +61,16 @@ variable "job_name" {
   type        = string
 }
 
+variable "purge_job_name" {
+  description = "Cloud Run audit-purge job the build points at each new image after the migration."
+  type        = string
+}
+
+variable "jobs_service_account_id" {
+  description = "Resource ID of the jobs' service account (the migrate and purge jobs run as it)."
+  type        = string
+}
+
 variable "runtime_service_account_id" {
   description = "Resource ID of the runtime service account the deploy attaches to revisions (actAs)."
   type        = string

@@ -8,7 +8,14 @@ locals {
   # Prometheus text of the app; reachable only inside the instance (Cloud Run exposes one port).
   metrics_port = 9000
 
-  database_url = "postgres://${var.database.user}@${var.database.host}:5432/${var.database.name}?sslmode=require"
+  # Verified TLS: the host is the instance's DNS name, which its server certificate (shared CA)
+  # names and the database module's private zone resolves; the CA comes from a mounted secret.
+  db_ca_dir  = "/etc/todo-api/cloudsql"
+  db_ca_path = "${local.db_ca_dir}/server-ca.pem"
+  db_tls     = "sslmode=verify-full&sslrootcert=${local.db_ca_path}"
+
+  database_url       = "postgres://${var.database.user}@${var.database.host}:5432/${var.database.name}?${local.db_tls}"
+  owner_database_url = "postgres://${var.database.owner_user}@${var.database.host}:5432/${var.database.name}?${local.db_tls}"
 
   # Plain environment of the application container (secrets are added separately below).
   container_environment = {
@@ -23,10 +30,17 @@ locals {
     METRICS_PORT                = tostring(local.metrics_port)
     OTEL_EXPORTER_OTLP_ENDPOINT = "http://localhost:4317"
     OTEL_SERVICE_NAME           = "todo-api"
+    SIGNUP                      = tostring(var.signup)
+    AUTHZ                       = var.authz
+    # Google's load balancer appends "<client>, <load balancer>" to X-Forwarded-For: the client is
+    # the second entry from the right.
+    TRUST_PROXY_HEADERS  = "true"
+    TRUSTED_PROXIES      = "2"
+    AUDIT_RETENTION_DAYS = tostring(var.audit_retention_days)
   }
 
   read_replica_environment = var.database.replica_host == null ? {} : {
-    DATABASE_READ_URL = "postgres://${var.database.user}@${var.database.replica_host}:5432/${var.database.name}?sslmode=require"
+    DATABASE_READ_URL = "postgres://${var.database.user}@${var.database.replica_host}:5432/${var.database.name}?${local.db_tls}"
   }
 
   # Secrets from Secret Manager, pinned to versions so every instance of a revision sees the
@@ -77,6 +91,18 @@ resource "google_cloud_run_v2_service" "app" {
       }
     }
 
+    # The Cloud SQL server CA as a file (sslrootcert), pinned to its secret version.
+    volumes {
+      name = "db-ca"
+      secret {
+        secret = var.database.ca_secret
+        items {
+          version = var.database.ca_version
+          path    = "server-ca.pem"
+        }
+      }
+    }
+
     containers {
       name       = "todo-api"
       image      = var.image
@@ -88,12 +114,17 @@ resource "google_cloud_run_v2_service" "app" {
         container_port = local.container_port
       }
 
+      volume_mounts {
+        name       = "db-ca"
+        mount_path = local.db_ca_dir
+      }
+
       resources {
         limits = {
           cpu    = var.cpu
           memory = var.memory
         }
-        # Request-based billing: CPU only while serving (the seed's cost figures assume it).
+        # Request-based billing: CPU only while serving (the cost estimates in docs/deploy-gcp.md assume it).
         cpu_idle          = true
         startup_cpu_boost = true
       }

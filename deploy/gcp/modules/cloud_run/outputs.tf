@@ -18,6 +18,26 @@ output "job_name" {
   value       = google_cloud_run_v2_job.migrate.name
 }
 
+output "purge_job_name" {
+  description = "Name of the audit-purge job."
+  value       = google_cloud_run_v2_job.purge.name
+}
+
+output "db_setup_job_name" {
+  description = "Name of the db-setup job."
+  value       = google_cloud_run_v2_job.db_setup.name
+}
+
+output "jobs_service_account_email" {
+  description = "Service account of the migrate, audit-purge and db-setup jobs."
+  value       = google_service_account.jobs.email
+}
+
+output "jobs_service_account_id" {
+  description = "Resource ID of the jobs' service account (for serviceAccountUser grants)."
+  value       = google_service_account.jobs.id
+}
+
 output "service_account_email" {
   description = "Runtime service account."
   value       = google_service_account.run.email

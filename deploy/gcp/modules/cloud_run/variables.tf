@@ -30,7 +30,7 @@ variable "otel_collector_image" {
 }
 
 variable "cpu" {
-  description = "vCPU limit of the application container (the seed: 1)."
+  description = "vCPU limit of the application container (required: 1)."
   type        = string
 
   validation {
@@ -40,7 +40,7 @@ variable "cpu" {
 }
 
 variable "memory" {
-  description = "Memory limit of the application container (the seed: 2Gi)."
+  description = "Memory limit of the application container (required: 2Gi)."
   type        = string
 
   validation {
@@ -50,7 +50,7 @@ variable "memory" {
 }
 
 variable "concurrency" {
-  description = "Maximum concurrent requests per instance (the seed: 100)."
+  description = "Maximum concurrent requests per instance (required: 100)."
   type        = number
 
   validation {
@@ -60,7 +60,7 @@ variable "concurrency" {
 }
 
 variable "min_instances" {
-  description = "Minimum instances kept warm (the seed: 1)."
+  description = "Minimum instances kept warm (required: 1)."
   type        = number
 
   validation {
@@ -70,7 +70,7 @@ variable "min_instances" {
 }
 
 variable "max_instances" {
-  description = "Maximum instances (the seed: 10). Each holds up to DATABASE_MAX_CONNECTIONS connections: keep max x pool below the database's max_connections."
+  description = "Maximum instances (required: 10). Each holds up to DATABASE_MAX_CONNECTIONS connections: keep max x pool below the database's max_connections."
   type        = number
 
   validation {
@@ -101,15 +101,62 @@ variable "kms_key_id" {
 }
 
 variable "database" {
-  description = "Connection details: private IPs of the primary and (optional) replica, database and user names, and the secret + version holding the user's password."
+  description = "Connection details: DNS names of the primary and (optional) replica (the names their server certificates carry), database, application and owner user names, the secrets + versions of both passwords, and of the server CA certificates."
   type = object({
-    host             = string
-    replica_host     = optional(string)
-    name             = string
-    user             = string
-    password_secret  = string
-    password_version = string
+    host                   = string
+    replica_host           = optional(string)
+    name                   = string
+    user                   = string
+    password_secret        = string
+    password_version       = string
+    owner_user             = string
+    owner_password_secret  = string
+    owner_password_version = string
+    ca_secret              = string
+    ca_version             = string
   })
+}
+
+variable "bootstrap_admin" {
+  description = "The first admin: BOOTSTRAP_ADMIN_EMAIL (empty: no bootstrap) and the secret + version of its token (BOOTSTRAP_ADMIN_TOKEN), both for the migrate job only."
+  type = object({
+    email         = string
+    token_secret  = string
+    token_version = string
+  })
+}
+
+variable "signup" {
+  description = "SIGNUP: open sign-up through POST /users (false: only admins create users)."
+  type        = bool
+}
+
+variable "authz" {
+  description = "AUTHZ: team (the original shared board) or strict."
+  type        = string
+
+  validation {
+    condition     = contains(["team", "strict"], var.authz)
+    error_message = "authz is team or strict."
+  }
+}
+
+variable "audit_retention_days" {
+  description = "AUDIT_RETENTION_DAYS: the daily audit-purge job deletes audit records older than this."
+  type        = number
+  default     = 365
+}
+
+variable "audit_purge_schedule" {
+  description = "Cloud Scheduler cron (Asia/Tokyo) of the audit-purge job."
+  type        = string
+  default     = "30 3 * * *"
+}
+
+variable "psql_image" {
+  description = "Image with psql 15+ for the db-setup job."
+  type        = string
+  default     = "docker.io/library/postgres:15-alpine"
 }
 
 variable "token_pepper" {

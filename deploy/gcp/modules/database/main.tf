@@ -3,9 +3,9 @@
 # Insights. Secure defaults follow cloud-foundation-fabric's cloudsql-instance module.
 
 resource "google_sql_database_instance" "primary" {
-  #checkov:skip=CKV_GCP_79:The design fixes PostgreSQL 15 (the seed's version); upgrading the major is a deliberate, tested change, not a default.
-  #checkov:skip=CKV_GCP_6:TLS is required (ssl_mode ENCRYPTED_ONLY) on a private-IP-only instance; client certificates are not used because the password comes from Secret Manager and the app connects with sslmode=require.
-  #checkov:skip=CKV2_GCP_13:log_duration logs every statement of the API and floods Cloud Logging (a cost the seed's budget does not carry); Query Insights records per-query latency instead.
+  #checkov:skip=CKV_GCP_79:The deployment requirements fix PostgreSQL 15; upgrading the major is a deliberate, tested change, not a default.
+  #checkov:skip=CKV_GCP_6:TLS is required (ssl_mode ENCRYPTED_ONLY) on a private-IP-only instance and clients verify the server (verify-full against the shared CA); client certificates are not used because the passwords come from Secret Manager.
+  #checkov:skip=CKV2_GCP_13:log_duration logs every statement of the API and floods Cloud Logging (a cost the budget in docs/deploy-gcp.md does not carry); Query Insights records per-query latency instead.
   project             = var.project_id
   name                = "${var.name}-pg"
   region              = var.region
@@ -30,6 +30,11 @@ resource "google_sql_database_instance" "primary" {
       private_network    = var.network_id
       allocated_ip_range = var.allocated_ip_range
       ssl_mode           = "ENCRYPTED_ONLY"
+      # Google-managed shared CA (Certificate Authority Service): the server certificate names
+      # the instance's DNS name (dns_name), which the clients dial through the private zone in
+      # dns.tf, so they can verify the server with sslmode=verify-full. The default per-instance
+      # CA signs a certificate that names neither the private IP nor a name the VPC resolves.
+      server_ca_mode = "GOOGLE_MANAGED_CAS_CA"
     }
 
     backup_configuration {
@@ -126,7 +131,7 @@ resource "google_sql_database_instance" "primary" {
 # contract (reads on the replica, a user's reads on the primary for a short window after its
 # writes). The service does not route reads yet: until it does, all queries use the primary.
 resource "google_sql_database_instance" "replica" {
-  #checkov:skip=CKV_GCP_79:The design fixes PostgreSQL 15 (the seed's version); a replica runs its primary's major.
+  #checkov:skip=CKV_GCP_79:The deployment requirements fix PostgreSQL 15; a replica runs its primary's major.
   #checkov:skip=CKV_GCP_6:TLS is required (ssl_mode ENCRYPTED_ONLY) on a private-IP-only instance; client certificates are not used (see the primary).
   #checkov:skip=CKV2_GCP_13:log_duration logs every statement and floods Cloud Logging; Query Insights records per-query latency instead.
   count = var.read_replica ? 1 : 0
@@ -154,6 +159,11 @@ resource "google_sql_database_instance" "replica" {
       private_network    = var.network_id
       allocated_ip_range = var.allocated_ip_range
       ssl_mode           = "ENCRYPTED_ONLY"
+      # Google-managed shared CA (Certificate Authority Service): the server certificate names
+      # the instance's DNS name (dns_name), which the clients dial through the private zone in
+      # dns.tf, so they can verify the server with sslmode=verify-full. The default per-instance
+      # CA signs a certificate that names neither the private IP nor a name the VPC resolves.
+      server_ca_mode = "GOOGLE_MANAGED_CAS_CA"
     }
 
     insights_config {

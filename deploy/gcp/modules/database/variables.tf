@@ -14,7 +14,7 @@ variable "region" {
 }
 
 variable "tier" {
-  description = "Machine type: db-f1-micro in dev; in prod the seed's db-n1-standard-2 shape (2 vCPU, 7.5 GB), which Cloud SQL for PostgreSQL offers as db-custom-2-7680."
+  description = "Machine type: db-f1-micro in dev; in prod the required db-n1-standard-2 shape (2 vCPU, 7.5 GB), which Cloud SQL for PostgreSQL offers as db-custom-2-7680."
   type        = string
 
   validation {
@@ -124,4 +124,26 @@ variable "labels" {
   description = "Labels put on the instances."
   type        = map(string)
   default     = {}
+}
+
+variable "owner_user_name" {
+  description = "Name of the owner user (migrations, audit purge, db-setup)."
+  type        = string
+  default     = "todo_owner"
+}
+
+variable "owner_password_secret_id" {
+  description = "Secret (full resource ID) that receives the owner's password."
+  type        = string
+}
+
+variable "owner_password_generation" {
+  description = "Bump to rotate the owner's password."
+  type        = number
+  default     = 1
+}
+
+variable "server_ca_secret_id" {
+  description = "Secret (full resource ID) that receives the instances' server CA certificates (PEM), mounted as sslrootcert."
+  type        = string
 }

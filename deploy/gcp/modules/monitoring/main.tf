@@ -1,4 +1,4 @@
-# Alerting of the seed: error rate > 5 %, latency > 1 s (p95), Cloud SQL connection failures,
+# The required alerting: error rate > 5 %, latency > 1 s (p95), Cloud SQL connection failures,
 # instance count below the minimum; plus an uptime check on /health-check, a log-based metric
 # for 5xx responses, and log retention.
 

@@ -41,7 +41,7 @@ variable "alert_email" {
 }
 
 variable "error_rate_threshold" {
-  description = "Alert when the share of 5xx responses exceeds this fraction (the seed: 5 %)."
+  description = "Alert when the share of 5xx responses exceeds this fraction (required: 5 %)."
   type        = number
   default     = 0.05
 
@@ -52,7 +52,7 @@ variable "error_rate_threshold" {
 }
 
 variable "latency_p95_threshold_ms" {
-  description = "Alert when the 95th percentile request latency exceeds this many milliseconds (the seed: 1 s)."
+  description = "Alert when the 95th percentile request latency exceeds this many milliseconds (required: 1 s)."
   type        = number
   default     = 1000
 }

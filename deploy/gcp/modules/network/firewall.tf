@@ -9,7 +9,7 @@ locals {
   private_ranges   = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
 }
 
-# The seed's allow-https-http (80/443 to the http-server tag). The source is narrowed from
+# The required allow-https-http (80/443 to the http-server tag). The source is narrowed from
 # 0.0.0.0/0 to the load balancer ranges: clients reach the service through the HTTPS load
 # balancer only, never a VM's address.
 resource "google_compute_firewall" "allow_https_http" {
@@ -33,7 +33,7 @@ resource "google_compute_firewall" "allow_https_http" {
   }
 }
 
-# The seed's allow-cloud-run (8080 from the load balancer ranges): the application port of
+# The required allow-cloud-run (8080 from the load balancer ranges): the application port of
 # backends that are VMs or GKE nodes (a serverless NEG needs no firewall rule).
 resource "google_compute_firewall" "allow_lb_to_app" {
   project     = var.project_id

@@ -1,4 +1,4 @@
-# Custom-mode VPC of the seed: tokyo and osaka subnets, Cloud Router + Cloud NAT per region,
+# The required custom-mode VPC: tokyo and osaka subnets, Cloud Router + Cloud NAT per region,
 # firewall rules, and private services access for Cloud SQL's private IP.
 
 resource "google_compute_network" "vpc" {

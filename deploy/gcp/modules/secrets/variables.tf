@@ -19,12 +19,22 @@ variable "kms_key_id" {
 }
 
 variable "accessor_email" {
-  description = "The only identity allowed to read the secrets: the Cloud Run runtime service account."
+  description = "The Cloud Run runtime service account: reads the service's secrets."
   type        = string
 
   validation {
     condition     = endswith(var.accessor_email, ".iam.gserviceaccount.com") && !endswith(var.accessor_email, "-compute@developer.gserviceaccount.com")
     error_message = "accessor_email must be a dedicated service account, not the Compute Engine default one."
+  }
+}
+
+variable "jobs_accessor_email" {
+  description = "Service account of the migrate, audit-purge and db-setup jobs: reads the owner's secrets."
+  type        = string
+
+  validation {
+    condition     = endswith(var.jobs_accessor_email, ".iam.gserviceaccount.com") && !endswith(var.jobs_accessor_email, "-compute@developer.gserviceaccount.com")
+    error_message = "jobs_accessor_email must be a dedicated service account, not the Compute Engine default one."
   }
 }
 

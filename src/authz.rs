@@ -1,0 +1,80 @@
+//! Who may do what: the authenticated caller and the `AUTHZ` policy.
+
+/// Who may do what (`AUTHZ`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Authz {
+    /// The original app: a team's shared board. Any active user reads everything, assigns
+    /// tasks to anyone, changes any item and deletes any user.
+    #[default]
+    Team,
+    /// A user reads and changes only its own items, reads only itself, and deletes only
+    /// itself; listings across users are for admins.
+    Strict,
+}
+
+impl Authz {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.to_ascii_lowercase().as_str() {
+            "team" => Some(Authz::Team),
+            "strict" => Some(Authz::Strict),
+            _ => None,
+        }
+    }
+}
+
+/// The authenticated user making the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    pub id: i64,
+    pub is_admin: bool,
+}
+
+/// The policy refuses the call (the API answers `403 {"detail": "Not allowed"}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("Not allowed")]
+pub struct NotAllowed;
+
+impl Caller {
+    /// Reading or changing what belongs to user `user_id`.
+    pub fn require_access_to(&self, authz: Authz, user_id: i64) -> Result<(), NotAllowed> {
+        match authz {
+            Authz::Team => Ok(()),
+            Authz::Strict if self.is_admin || self.id == user_id => Ok(()),
+            Authz::Strict => Err(NotAllowed),
+        }
+    }
+
+    /// Listings across all users.
+    pub fn require_board_access(&self, authz: Authz) -> Result<(), NotAllowed> {
+        match authz {
+            Authz::Team => Ok(()),
+            Authz::Strict if self.is_admin => Ok(()),
+            Authz::Strict => Err(NotAllowed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_lets_users_reach_only_themselves_and_admins_everything() {
+        let user = Caller {
+            id: 2,
+            is_admin: false,
+        };
+        let admin = Caller {
+            id: 1,
+            is_admin: true,
+        };
+        assert_eq!(user.require_access_to(Authz::Team, 3), Ok(()));
+        assert_eq!(user.require_access_to(Authz::Strict, 2), Ok(()));
+        assert_eq!(user.require_access_to(Authz::Strict, 3), Err(NotAllowed));
+        assert_eq!(user.require_board_access(Authz::Strict), Err(NotAllowed));
+        assert_eq!(admin.require_access_to(Authz::Strict, 3), Ok(()));
+        assert_eq!(admin.require_board_access(Authz::Strict), Ok(()));
+        assert_eq!(Authz::parse("STRICT"), Some(Authz::Strict));
+        assert_eq!(Authz::parse("loose"), None);
+    }
+}

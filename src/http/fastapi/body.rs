@@ -1,0 +1,285 @@
+//! Request bodies: FastAPI's content-type rules, Python's JSON, and pydantic models.
+
+use axum::extract::{FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+
+use super::errors::{FieldError, loc, missing};
+use super::lax::lax_bool;
+use super::pyjson;
+use crate::email;
+use crate::http::error::ApiError;
+
+/// Bodies larger than this are refused with `413` (axum's `DefaultBodyLimit`, set in `app`).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Text fields may hold any character but NUL.
+const NO_NUL_PATTERN: &str = "^[^\\x00]*$";
+
+/// A request body model (pydantic `BaseModel`).
+pub trait BodyModel: Sized {
+    /// The pydantic class name FastAPI mentions in `model_type` errors.
+    const NAME: &'static str;
+    /// Reads every field (so that all errors are reported), then builds the value.
+    fn from_fields(fields: &mut Fields<'_>) -> Option<Self>;
+}
+
+/// The fields of a JSON object body; unknown fields are ignored, as pydantic does.
+pub struct Fields<'a> {
+    object: &'a Map<String, Value>,
+    whole: &'a Value,
+    errors: &'a mut Vec<FieldError>,
+}
+
+/// Length bounds of a string field, in characters.
+#[derive(Clone, Copy)]
+pub struct Len {
+    pub min: usize,
+    pub max: Option<usize>,
+}
+
+impl Len {
+    /// The OpenAPI schema of a string field with these bounds (and `null` when optional):
+    /// the limits are written once, here and in the validation, from the same constants.
+    pub fn schema(self, nullable: bool) -> ObjectBuilder {
+        let kind = if nullable {
+            SchemaType::from_iter([Type::String, Type::Null])
+        } else {
+            SchemaType::Type(Type::String)
+        };
+        ObjectBuilder::new()
+            .schema_type(kind)
+            .min_length((self.min > 0).then_some(self.min))
+            .max_length(self.max)
+            .pattern(Some(NO_NUL_PATTERN))
+    }
+}
+
+impl Fields<'_> {
+    /// A required `str`.
+    pub fn required_str(&mut self, name: &'static str, len: Len) -> Option<String> {
+        match self.object.get(name) {
+            None => {
+                self.errors
+                    .push(missing(loc("body", name), self.whole.clone()));
+                None
+            }
+            Some(value) => self.string(name, value, len),
+        }
+    }
+
+    /// A `str | None`; absent and `null` are both `None`.
+    pub fn optional_str(&mut self, name: &'static str, len: Len) -> Option<Option<String>> {
+        match self.object.get(name) {
+            None | Some(Value::Null) => Some(None),
+            Some(value) => self.string(name, value, len).map(Some),
+        }
+    }
+
+    /// A `bool | None` with pydantic's lax conversions.
+    pub fn optional_bool(&mut self, name: &'static str) -> Option<Option<bool>> {
+        match self.object.get(name) {
+            None | Some(Value::Null) => Some(None),
+            Some(value) => match lax_bool(value) {
+                Ok(b) => Some(Some(b)),
+                Err(why) => {
+                    self.errors.push(why.into_error(loc("body", name), value));
+                    None
+                }
+            },
+        }
+    }
+
+    /// A required `EmailStr`.
+    pub fn email(&mut self, name: &'static str) -> Option<String> {
+        let address = self.required_str(name, Len { min: 0, max: None })?;
+        match email::check(&address) {
+            Ok(()) => Some(address),
+            Err(reason) => {
+                self.errors.push(FieldError {
+                    kind: "value_error".into(),
+                    loc: loc("body", name),
+                    msg: format!("value is not a valid email address: {reason}"),
+                    input: Value::String(address),
+                    ctx: Some(json!({"reason": reason})),
+                });
+                None
+            }
+        }
+    }
+
+    fn string(&mut self, name: &'static str, value: &Value, len: Len) -> Option<String> {
+        let Value::String(text) = value else {
+            self.errors.push(FieldError {
+                kind: "string_type".into(),
+                loc: loc("body", name),
+                msg: "Input should be a valid string".into(),
+                input: value.clone(),
+                ctx: None,
+            });
+            return None;
+        };
+        if text.contains('\0') {
+            // PostgreSQL cannot store NUL in text; refusing it everywhere keeps the backends
+            // alike, in the error pydantic gives for a `pattern` constraint.
+            self.errors.push(FieldError {
+                kind: "string_pattern_mismatch".into(),
+                loc: loc("body", name),
+                msg: format!("String should match pattern '{NO_NUL_PATTERN}'"),
+                input: value.clone(),
+                ctx: Some(json!({"pattern": NO_NUL_PATTERN})),
+            });
+            return None;
+        }
+        let count = text.chars().count();
+        let plural = |n: usize| if n == 1 { "character" } else { "characters" };
+        if count < len.min {
+            self.errors.push(FieldError {
+                kind: "string_too_short".into(),
+                loc: loc("body", name),
+                msg: format!(
+                    "String should have at least {} {}",
+                    len.min,
+                    plural(len.min)
+                ),
+                input: value.clone(),
+                ctx: Some(json!({"min_length": len.min})),
+            });
+            return None;
+        }
+        if let Some(max) = len.max.filter(|&max| count > max) {
+            self.errors.push(FieldError {
+                kind: "string_too_long".into(),
+                loc: loc("body", name),
+                msg: format!("String should have at most {max} {}", plural(max)),
+                input: value.clone(),
+                ctx: Some(json!({"max_length": max})),
+            });
+            return None;
+        }
+        Some(text.clone())
+    }
+}
+
+/// The raw body and its content type, read within `MAX_BODY_BYTES`.
+pub struct RawBody {
+    content_type: Option<String>,
+    bytes: Bytes,
+}
+
+enum BodyValue {
+    Missing,
+    Invalid(FieldError),
+    Json(Value),
+}
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        match Bytes::from_request(req, state).await {
+            Ok(bytes) => Ok(Self {
+                content_type,
+                bytes,
+            }),
+            Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge)
+            }
+            Err(_) => Err(ApiError::BadRequest("There was an error parsing the body")),
+        }
+    }
+}
+
+impl RawBody {
+    /// FastAPI parses JSON when the content type is JSON (`application/json`,
+    /// `application/*+json`) or absent; any other body reaches the model as text.
+    fn value(&self) -> Result<BodyValue, ApiError> {
+        if self.bytes.is_empty() {
+            return Ok(BodyValue::Missing);
+        }
+        let is_json = match &self.content_type {
+            None => true,
+            Some(ct) => {
+                let essence = ct
+                    .split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase();
+                let (main, sub) = essence.split_once('/').unwrap_or(("text", "plain"));
+                main == "application" && (sub == "json" || sub.ends_with("+json"))
+            }
+        };
+        if !is_json {
+            let text = String::from_utf8_lossy(&self.bytes).into_owned();
+            return Ok(BodyValue::Json(Value::String(text)));
+        }
+        // Python's json.loads drops a UTF-8 byte order mark.
+        let bytes = self
+            .bytes
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(&self.bytes);
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return Err(ApiError::BadRequest("There was an error parsing the body"));
+        };
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Null) => Ok(BodyValue::Missing),
+            Ok(value) => Ok(BodyValue::Json(value)),
+            Err(_) => match pyjson::python_json_error(text) {
+                Some(pyjson::PyJsonError::Decode(message, position)) => {
+                    Ok(BodyValue::Invalid(FieldError {
+                        kind: "json_invalid".into(),
+                        loc: vec![json!("body"), json!(position)],
+                        msg: "JSON decode error".into(),
+                        input: json!({}),
+                        ctx: Some(json!({"error": message})),
+                    }))
+                }
+                // Python would parse it (NaN, lone surrogates) or fail otherwise (nesting).
+                _ => Err(ApiError::BadRequest("There was an error parsing the body")),
+            },
+        }
+    }
+}
+
+/// Reads the body into model `T`, pushing every problem onto `errors`.
+pub(super) fn read_model<T: BodyModel>(
+    body: &RawBody,
+    errors: &mut Vec<FieldError>,
+) -> Result<Option<T>, ApiError> {
+    let value = match body.value()? {
+        BodyValue::Missing => {
+            errors.push(missing(vec![json!("body")], Value::Null));
+            return Ok(None);
+        }
+        BodyValue::Invalid(error) => {
+            errors.push(error);
+            return Ok(None);
+        }
+        BodyValue::Json(value) => value,
+    };
+    let Value::Object(object) = &value else {
+        errors.push(FieldError {
+            kind: "model_type".into(),
+            loc: vec![json!("body")],
+            msg: format!(
+                "Input should be a valid dictionary or instance of {}",
+                T::NAME
+            ),
+            input: value.clone(),
+            ctx: Some(json!({"class_name": T::NAME})),
+        });
+        return Ok(None);
+    };
+    let mut fields = Fields {
+        object,
+        whole: &value,
+        errors,
+    };
+    Ok(T::from_fields(&mut fields))
+}

@@ -1,0 +1,694 @@
+//! The portable store: every statement written once, against the `Db` alias of the backend
+//! module that includes this file (see the module doc of `store`).
+//!
+//! Concurrency (user deletion beside item creation and updates) uses row locks, not
+//! SERIALIZABLE with retries: a deletion locks the user it deactivates and the heir it
+//! picks (`FOR UPDATE`, both in one statement, in id order, so that concurrent deletions
+//! always take their locks in the same order and cannot deadlock), and an item creation holds
+//! a shared lock on its owner (`FOR SHARE` / `LOCK IN SHARE MODE`) until it commits. So a
+//! creation either commits first and its item is moved by the deletion, or waits and then
+//! finds its owner inactive (`404`); a deletion whose heir changed while it waited for the
+//! locks starts over. Locks make conflicting requests wait instead of fail and behave the
+//! same on PostgreSQL and MySQL/MariaDB (whose SERIALIZABLE is itself lock based). SQLite has
+//! one writer at a time: `BEGIN IMMEDIATE` takes that lock up front, which gives the same
+//! guarantees.
+
+use sqlx::{AssertSqlSafe, FromRow as _, Row as _};
+use tracing::Instrument as _;
+
+use super::Db;
+use crate::domain::{
+    Account, Item, ItemChanges, ItemFilter, NewItem, NewUser, Page, TokenOwner, User,
+};
+use crate::store::dialect::Dialect;
+use crate::store::sql::{
+    ITEM_COLUMNS, account_columns, acquiring, db_span, item_columns, items_sql, retrying, sql,
+};
+use crate::store::{
+    AppliedMigration, Backend, Change, ConnectError, ConnectFailure, Deactivation, PoolStats,
+    Store, StoreResult,
+};
+
+type Args = <Db as sqlx::Database>::Arguments;
+type Query = sqlx::query::Query<'static, Db, Args>;
+
+pub(crate) struct SqlStore {
+    pool: sqlx::Pool<Db>,
+}
+
+const BACKEND: Backend = <Db as Dialect>::BACKEND;
+
+impl SqlStore {
+    pub(crate) fn new(pool: sqlx::Pool<Db>) -> Self {
+        Self { pool }
+    }
+
+    /// A pooled connection; the wait is measured (`db_pool_acquire_seconds`).
+    async fn conn(&self) -> sqlx::Result<sqlx::pool::PoolConnection<Db>> {
+        acquiring(self.pool.acquire()).await
+    }
+
+    /// A write transaction on a pooled connection; the wait is measured too.
+    async fn begin(&self) -> sqlx::Result<sqlx::Transaction<'static, Db>> {
+        acquiring(<Db as Dialect>::begin_write(&self.pool)).await
+    }
+
+    fn items_query(explain: &str, filter: &ItemFilter) -> Query {
+        let sql = <Db as Dialect>::rewrite(&items_sql(explain, filter));
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        if let Some(owner) = filter.owner_id {
+            query = query.bind(owner);
+        }
+        if let Some(done) = filter.done {
+            query = query.bind(done);
+        }
+        if let Some((start, end)) = filter.created {
+            query = query
+                .bind(<Db as Dialect>::timestamp(start))
+                .bind(<Db as Dialect>::timestamp(end));
+        }
+        query.bind(filter.page.limit).bind(filter.page.skip)
+    }
+
+    async fn items_of(&self, owners: &[i64]) -> sqlx::Result<Vec<Item>> {
+        if owners.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; owners.len()].join(", ");
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM items WHERE owner_id IN ({marks}) ORDER BY owner_id, id"
+        );
+        let mut query = sqlx::query_as::<Db, Item>(AssertSqlSafe(<Db as Dialect>::rewrite(&sql)));
+        for owner in owners {
+            query = query.bind(*owner);
+        }
+        query.fetch_all(&mut *self.conn().await?).await
+    }
+
+    async fn with_items(&self, accounts: Vec<Account>) -> sqlx::Result<Vec<User>> {
+        let ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
+        let mut items = self.items_of(&ids).await?.into_iter().peekable();
+        let mut users = Vec::with_capacity(accounts.len());
+        for account in accounts {
+            let mut own = Vec::new();
+            while let Some(item) = items.next_if(|item| item.owner_id == account.id) {
+                own.push(item);
+            }
+            users.push(User {
+                email: account.email,
+                id: account.id,
+                is_active: account.is_active,
+                items: own,
+            });
+        }
+        Ok(users)
+    }
+
+    /// One attempt; `Ok(None)` asks to start over.
+    async fn try_deactivate(&self, id: i64) -> sqlx::Result<Option<Deactivation>> {
+        let mut tx = self.begin().await?;
+        // The heir is the active user with the smallest id but `id`. It is picked without a
+        // lock, then both rows are locked in id order and the pick is confirmed.
+        let heir_sql = sql!(
+            Db,
+            "SELECT id FROM users WHERE is_active = ? AND id <> ? ORDER BY id LIMIT 1"
+        );
+        let candidate: Option<i64> = sqlx::query_scalar(heir_sql)
+            .bind(true)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let locked = sqlx::query_as::<Db, Account>(sql!(
+            Db,
+            concat!(
+                "SELECT ",
+                account_columns!(),
+                " FROM users WHERE id IN (?, ?) ORDER BY id"
+            ),
+            <Db as Dialect>::FOR_UPDATE
+        ))
+        .bind(id)
+        .bind(candidate.unwrap_or(id))
+        .fetch_all(&mut *tx)
+        .await?;
+        let Some(target) = locked.iter().find(|a| a.id == id && a.is_active) else {
+            return Ok(Some(Deactivation::NotFound));
+        };
+        let Some(heir_id) = candidate else {
+            // Nobody else was active a moment ago; trust it only if that still holds (a
+            // sign-up may have committed since).
+            let others: i64 = sqlx::query_scalar(sql!(
+                Db,
+                "SELECT COUNT(*) FROM users WHERE is_active = ? AND id <> ?"
+            ))
+            .bind(true)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            return Ok((others == 0).then_some(Deactivation::LastActiveUser));
+        };
+        let heir_active = locked.iter().any(|a| a.id == heir_id && a.is_active);
+        let still_first: Option<i64> = sqlx::query_scalar(heir_sql)
+            .bind(true)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if !heir_active || still_first != Some(heir_id) {
+            return Ok(None);
+        }
+        let user = User {
+            email: target.email.clone(),
+            id,
+            is_active: false,
+            items: Vec::new(),
+        };
+
+        sqlx::query(sql!(Db, "UPDATE users SET is_active = ? WHERE id = ?"))
+            .bind(false)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(sql!(
+            Db,
+            "UPDATE items SET owner_id = ?, version = version + 1 WHERE owner_id = ?"
+        ))
+        .bind(heir_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(Deactivation::Done { user, heir_id }))
+    }
+
+    async fn try_create_item(&self, owner_id: i64, item: &NewItem) -> sqlx::Result<Option<Item>> {
+        let mut tx = self.begin().await?;
+        let owner: Option<i64> = sqlx::query_scalar(sql!(
+            Db,
+            "SELECT id FROM users WHERE id = ? AND is_active = ?",
+            <Db as Dialect>::FOR_SHARE
+        ))
+        .bind(owner_id)
+        .bind(true)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if owner.is_none() {
+            return Ok(None);
+        }
+        let (title, description) = (item.title.clone(), item.description.clone());
+        let created_at = <Db as Dialect>::timestamp(item.created_at);
+        let id = <Db as Dialect>::insert_id(
+            &mut tx,
+            sql!(
+                Db,
+                "INSERT INTO items (title, description, owner_id, created_at, done, version) \
+                 VALUES (?, ?, ?, ?, ?, ?)"
+            ),
+            move |query| {
+                query
+                    .bind(title)
+                    .bind(description)
+                    .bind(owner_id)
+                    .bind(created_at)
+                    .bind(false)
+                    .bind(1i64)
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(Item {
+            title: item.title.clone(),
+            description: item.description.clone(),
+            id,
+            owner_id,
+            created_at: item.created_at,
+            done: false,
+            version: 1,
+        }))
+    }
+
+    /// Locks the item for a read-modify-write and checks `If-Match`.
+    async fn lock_item(
+        tx: &mut sqlx::Transaction<'static, Db>,
+        owner_id: i64,
+        item_id: i64,
+        if_version: Option<i64>,
+    ) -> sqlx::Result<Change<Item>> {
+        let current = sqlx::query_as::<Db, Item>(sql!(
+            Db,
+            concat!(
+                "SELECT ",
+                item_columns!(),
+                " FROM items WHERE id = ? AND owner_id = ?"
+            ),
+            <Db as Dialect>::FOR_UPDATE
+        ))
+        .bind(item_id)
+        .bind(owner_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        Ok(match current {
+            None => Change::NotFound,
+            Some(item) if if_version.is_some_and(|v| v != item.version) => Change::Stale,
+            Some(item) => Change::Done(item),
+        })
+    }
+
+    async fn try_update_item(
+        &self,
+        owner_id: i64,
+        item_id: i64,
+        changes: &ItemChanges,
+        if_version: Option<i64>,
+    ) -> sqlx::Result<Option<Change<Item>>> {
+        let mut tx = self.begin().await?;
+        let mut item = match Self::lock_item(&mut tx, owner_id, item_id, if_version).await? {
+            Change::Done(item) => item,
+            other => return Ok(Some(other)),
+        };
+        if changes.is_empty() {
+            return Ok(Some(Change::Done(item)));
+        }
+        if let Some(title) = &changes.title {
+            item.title = title.clone();
+        }
+        if let Some(description) = &changes.description {
+            item.description = Some(description.clone());
+        }
+        if let Some(done) = changes.done {
+            item.done = done;
+        }
+        item.version += 1;
+        sqlx::query(sql!(
+            Db,
+            "UPDATE items SET title = ?, description = ?, done = ?, version = ? WHERE id = ?"
+        ))
+        .bind(item.title.clone())
+        .bind(item.description.clone())
+        .bind(item.done)
+        .bind(item.version)
+        .bind(item.id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(Change::Done(item)))
+    }
+
+    async fn try_delete_item(
+        &self,
+        owner_id: i64,
+        item_id: i64,
+        if_version: Option<i64>,
+    ) -> sqlx::Result<Option<Change<()>>> {
+        let mut tx = self.begin().await?;
+        match Self::lock_item(&mut tx, owner_id, item_id, if_version).await? {
+            Change::Done(_) => {}
+            Change::NotFound => return Ok(Some(Change::NotFound)),
+            Change::Stale => return Ok(Some(Change::Stale)),
+        }
+        sqlx::query(sql!(Db, "DELETE FROM items WHERE id = ?"))
+            .bind(item_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(Change::Done(())))
+    }
+
+    async fn account_where(&self, query: Query) -> StoreResult<Option<Account>> {
+        let row = query.fetch_optional(&mut *self.conn().await?).await?;
+        Ok(row.as_ref().map(Account::from_row).transpose()?)
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> Backend {
+        BACKEND
+    }
+
+    async fn check_connection(&self) -> StoreResult<()> {
+        let options = self.pool.connect_options();
+        let target = <Db as Dialect>::target(&options);
+        <Db as Dialect>::check_target(&options).map_err(|reason| ConnectError {
+            target: target.clone(),
+            reason,
+        })?;
+        let timeout = self.pool.options().get_acquire_timeout();
+        let attempt = sqlx::ConnectOptions::connect(&*options);
+        let reason = match tokio::time::timeout(timeout, attempt).await {
+            Ok(Ok(conn)) => {
+                let _ = sqlx::Connection::close(conn).await;
+                return Ok(());
+            }
+            Ok(Err(err)) => ConnectFailure::of(&err),
+            Err(_) => ConnectFailure::TimedOut(timeout),
+        };
+        Err(ConnectError { target, reason }.into())
+    }
+
+    async fn migrate(&self) -> StoreResult<Vec<AppliedMigration>> {
+        <Db as Dialect>::migrate(&self.pool)
+            .instrument(db_span(BACKEND, "migrate"))
+            .await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        async {
+            sqlx::query("SELECT 1")
+                .execute(&mut *self.conn().await?)
+                .await?;
+            Ok(())
+        }
+        .instrument(db_span(BACKEND, "ping"))
+        .await
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
+    async fn close(&self) {
+        self.pool
+            .close()
+            .instrument(db_span(BACKEND, "close"))
+            .await;
+    }
+
+    async fn create_user(&self, user: NewUser) -> StoreResult<Option<Account>> {
+        async {
+            let email = user.email.clone();
+            let is_admin = user.is_admin;
+            let mut conn = self.conn().await?;
+            let inserted = <Db as Dialect>::insert_id(
+                &mut conn,
+                sql!(
+                    Db,
+                    "INSERT INTO users \
+                     (email, hashed_password, is_active, is_admin, token_selector, token_hash) \
+                     VALUES (?, ?, ?, ?, ?, ?)"
+                ),
+                move |query| {
+                    query
+                        .bind(user.email)
+                        .bind(user.password_hash)
+                        .bind(true)
+                        .bind(user.is_admin)
+                        .bind(user.token_selector)
+                        .bind(user.token_hash)
+                },
+            )
+            .await;
+            match inserted {
+                Ok(id) => Ok(Some(Account {
+                    id,
+                    email,
+                    is_active: true,
+                    is_admin,
+                })),
+                Err(sqlx::Error::Database(err)) if err.is_unique_violation() => Ok(None),
+                Err(err) => Err(err.into()),
+            }
+        }
+        .instrument(db_span(BACKEND, "create_user"))
+        .await
+    }
+
+    async fn account_by_email(&self, email: &str) -> StoreResult<Option<Account>> {
+        let sql = sql!(
+            Db,
+            concat!("SELECT ", account_columns!(), " FROM users WHERE email = ?")
+        );
+        self.account_where(sqlx::query(sql).bind(email.to_owned()))
+            .instrument(db_span(BACKEND, "account_by_email"))
+            .await
+    }
+
+    async fn account(&self, id: i64) -> StoreResult<Option<Account>> {
+        let sql = sql!(
+            Db,
+            concat!("SELECT ", account_columns!(), " FROM users WHERE id = ?")
+        );
+        self.account_where(sqlx::query(sql).bind(id))
+            .instrument(db_span(BACKEND, "account"))
+            .await
+    }
+
+    async fn accounts(&self) -> StoreResult<Vec<Account>> {
+        async {
+            Ok(sqlx::query_as::<Db, Account>(sql!(
+                Db,
+                concat!("SELECT ", account_columns!(), " FROM users ORDER BY id")
+            ))
+            .fetch_all(&mut *self.conn().await?)
+            .await?)
+        }
+        .instrument(db_span(BACKEND, "accounts"))
+        .await
+    }
+
+    async fn set_admin(&self, id: i64, admin: bool) -> StoreResult<bool> {
+        async {
+            let result = sqlx::query(sql!(Db, "UPDATE users SET is_admin = ? WHERE id = ?"))
+                .bind(admin)
+                .bind(id)
+                .execute(&mut *self.conn().await?)
+                .await?;
+            Ok(result.rows_affected() > 0)
+        }
+        .instrument(db_span(BACKEND, "set_admin"))
+        .await
+    }
+
+    async fn token_owner(&self, selector: &str) -> StoreResult<Option<TokenOwner>> {
+        async {
+            let row = sqlx::query(sql!(
+                Db,
+                "SELECT id, is_admin, token_hash FROM users \
+                 WHERE token_selector = ? AND is_active = ?"
+            ))
+            .bind(selector.to_owned())
+            .bind(true)
+            .fetch_optional(&mut *self.conn().await?)
+            .await?;
+            let Some(row) = row else { return Ok(None) };
+            let Some(token_hash) = row.try_get::<Option<String>, _>("token_hash")? else {
+                return Ok(None);
+            };
+            Ok(Some(TokenOwner {
+                user_id: row.try_get("id")?,
+                is_admin: row.try_get("is_admin")?,
+                token_hash,
+            }))
+        }
+        .instrument(db_span(BACKEND, "token_owner"))
+        .await
+    }
+
+    async fn set_token(&self, user_id: i64, selector: &str, hash: &str) -> StoreResult<bool> {
+        async {
+            let result = sqlx::query(sql!(
+                Db,
+                "UPDATE users SET token_selector = ?, token_hash = ? \
+                 WHERE id = ? AND is_active = ?"
+            ))
+            .bind(selector.to_owned())
+            .bind(hash.to_owned())
+            .bind(user_id)
+            .bind(true)
+            .execute(&mut *self.conn().await?)
+            .await?;
+            Ok(result.rows_affected() > 0)
+        }
+        .instrument(db_span(BACKEND, "set_token"))
+        .await
+    }
+
+    async fn upgrade_token_hash(
+        &self,
+        selector: &str,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> StoreResult<()> {
+        async {
+            sqlx::query(sql!(
+                Db,
+                "UPDATE users SET token_hash = ? WHERE token_selector = ? AND token_hash = ?"
+            ))
+            .bind(new_hash.to_owned())
+            .bind(selector.to_owned())
+            .bind(old_hash.to_owned())
+            .execute(&mut *self.conn().await?)
+            .await?;
+            Ok(())
+        }
+        .instrument(db_span(BACKEND, "upgrade_token_hash"))
+        .await
+    }
+
+    async fn password_hash(&self, user_id: i64) -> StoreResult<Option<String>> {
+        async {
+            Ok(sqlx::query_scalar(sql!(
+                Db,
+                "SELECT hashed_password FROM users WHERE id = ? AND is_active = ?"
+            ))
+            .bind(user_id)
+            .bind(true)
+            .fetch_optional(&mut *self.conn().await?)
+            .await?)
+        }
+        .instrument(db_span(BACKEND, "password_hash"))
+        .await
+    }
+
+    async fn set_password_hash(&self, user_id: i64, hash: &str) -> StoreResult<()> {
+        async {
+            sqlx::query(sql!(
+                Db,
+                "UPDATE users SET hashed_password = ? WHERE id = ?"
+            ))
+            .bind(hash.to_owned())
+            .bind(user_id)
+            .execute(&mut *self.conn().await?)
+            .await?;
+            Ok(())
+        }
+        .instrument(db_span(BACKEND, "set_password_hash"))
+        .await
+    }
+
+    async fn user(&self, id: i64) -> StoreResult<Option<User>> {
+        async {
+            let account = sqlx::query_as::<Db, Account>(sql!(
+                Db,
+                concat!(
+                    "SELECT ",
+                    account_columns!(),
+                    " FROM users WHERE id = ? AND is_active = ?"
+                )
+            ))
+            .bind(id)
+            .bind(true)
+            .fetch_optional(&mut *self.conn().await?)
+            .await?;
+            let Some(account) = account else {
+                return Ok(None);
+            };
+            Ok(self.with_items(vec![account]).await?.pop())
+        }
+        .instrument(db_span(BACKEND, "user"))
+        .await
+    }
+
+    async fn users(&self, page: Page) -> StoreResult<Vec<User>> {
+        async {
+            let accounts = sqlx::query_as::<Db, Account>(sql!(
+                Db,
+                concat!(
+                    "SELECT ",
+                    account_columns!(),
+                    " FROM users WHERE is_active = ? ORDER BY id LIMIT ? OFFSET ?"
+                )
+            ))
+            .bind(true)
+            .bind(page.limit)
+            .bind(page.skip)
+            .fetch_all(&mut *self.conn().await?)
+            .await?;
+            Ok(self.with_items(accounts).await?)
+        }
+        .instrument(db_span(BACKEND, "users"))
+        .await
+    }
+
+    async fn deactivate_user(&self, id: i64) -> StoreResult<Deactivation> {
+        retrying("deactivate_user", || self.try_deactivate(id))
+            .instrument(db_span(BACKEND, "deactivate_user"))
+            .await
+    }
+
+    async fn create_item(&self, owner_id: i64, item: NewItem) -> StoreResult<Option<Item>> {
+        retrying("create_item", || async {
+            self.try_create_item(owner_id, &item).await.map(Some)
+        })
+        .instrument(db_span(BACKEND, "create_item"))
+        .await
+    }
+
+    async fn item(&self, owner_id: i64, item_id: i64) -> StoreResult<Option<Item>> {
+        async {
+            Ok(sqlx::query_as::<Db, Item>(sql!(
+                Db,
+                concat!(
+                    "SELECT ",
+                    item_columns!(),
+                    " FROM items WHERE id = ? AND owner_id = ?"
+                )
+            ))
+            .bind(item_id)
+            .bind(owner_id)
+            .fetch_optional(&mut *self.conn().await?)
+            .await?)
+        }
+        .instrument(db_span(BACKEND, "item"))
+        .await
+    }
+
+    async fn items(&self, filter: &ItemFilter) -> StoreResult<Vec<Item>> {
+        async {
+            let rows = Self::items_query("", filter)
+                .fetch_all(&mut *self.conn().await?)
+                .await?;
+            Ok(rows
+                .iter()
+                .map(Item::from_row)
+                .collect::<sqlx::Result<Vec<_>>>()?)
+        }
+        .instrument(db_span(BACKEND, "items"))
+        .await
+    }
+
+    async fn explain_items(&self, filter: &ItemFilter) -> StoreResult<String> {
+        async {
+            let rows = Self::items_query(<Db as Dialect>::EXPLAIN, filter)
+                .fetch_all(&mut *self.conn().await?)
+                .await?;
+            Ok(rows
+                .iter()
+                .map(<Db as Dialect>::plan_line)
+                .collect::<Vec<_>>()
+                .join("\n"))
+        }
+        .instrument(db_span(BACKEND, "explain_items"))
+        .await
+    }
+
+    async fn update_item(
+        &self,
+        owner_id: i64,
+        item_id: i64,
+        changes: ItemChanges,
+        if_version: Option<i64>,
+    ) -> StoreResult<Change<Item>> {
+        retrying("update_item", || {
+            self.try_update_item(owner_id, item_id, &changes, if_version)
+        })
+        .instrument(db_span(BACKEND, "update_item"))
+        .await
+    }
+
+    async fn delete_item(
+        &self,
+        owner_id: i64,
+        item_id: i64,
+        if_version: Option<i64>,
+    ) -> StoreResult<Change<()>> {
+        retrying("delete_item", || {
+            self.try_delete_item(owner_id, item_id, if_version)
+        })
+        .instrument(db_span(BACKEND, "delete_item"))
+        .await
+    }
+}
