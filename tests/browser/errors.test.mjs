@@ -149,6 +149,38 @@ test('a busy server (503, 429 with Retry-After) is said and retried with the sam
   await context.close();
 });
 
+test('an add whose answer was lost, added again, creates one item (Idempotency-Key)', async () => {
+  const user = await makeUser(server, 'lost@example.com');
+  const { context, page, seen, clean } = await open(browser, server.origin);
+  await pasteToken(page, server.origin, user.token);
+  let lost = false;
+  await page.route('**/users/*/items', async (route) => {
+    if (route.request().method() === 'POST' && !lost) {
+      lost = true;
+      await route.fetch(); // the server gets it and creates the item ...
+      await route.abort('connectionreset'); // ... but the answer never reaches the page
+      return;
+    }
+    await route.fallback();
+  });
+  await page.getByLabel('Title', { exact: true }).fill('Only once');
+  await page.getByLabel('Description (optional)').fill('even if sent twice');
+  await page.getByRole('button', { name: 'Add item' }).click();
+  await page.getByText(/Cannot reach the server.*press “Add item” again to retry/).waitFor();
+  assert.deepEqual(await titles(page), [], 'rolled back');
+  assert.equal(await page.getByLabel('Title', { exact: true }).inputValue(), 'Only once', 'the input is back');
+  await page.getByRole('button', { name: 'Add item' }).click();
+  await page.getByText('Added “Only once”.').waitFor();
+  const keys = seen.requests.filter((r) => r.method() === 'POST' && /\/items$/.test(r.url())).map((r) => r.headers()['idempotency-key']);
+  assert.equal(keys.length, 2);
+  assert.equal(keys[0], keys[1], 'the retry reuses the key');
+  const stored = await server.api('GET', `/users/${user.id}/items`, { token: user.token });
+  assert.deepEqual(stored.json.map((i) => i.title), ['Only once'], 'one item on the server');
+  assert.deepEqual(await titles(page), ['Only once']);
+  clean();
+  await context.close();
+});
+
 test('leaving the page during the undo window still deletes the item', async () => {
   const user = await makeUser(server, 'leaver@example.com');
   for (const title of ['Stays', 'Goes']) {

@@ -106,7 +106,8 @@ export function launch() {
  * A fresh context and page on `origin`, watched: requests to any other origin are aborted
  * and recorded; console errors and uncaught exceptions are recorded. `clean()` asserts none.
  * The only console errors allowed are Chromium's own "Failed to load resource" lines for API
- * answers the page asked for and handles (a 401 for a wrong token, a 412, ...): the tests
+ * answers the page asked for and handles (a 401 for a wrong token, a 412, a connection
+ * reset by a test's route, ...): the tests
  * check what the page shows for each. Such a line for anything else (the page, an asset,
  * a favicon) fails.
  */
@@ -153,7 +154,7 @@ function watch(page, origin, seen) {
     const text = message.text();
     const where = message.location()?.url ?? '';
     const resourcePath = where.startsWith(origin) ? new URL(where).pathname : null;
-    const apiAnswer = /^Failed to load resource: the server responded with a status of \d{3}/.test(text)
+    const apiAnswer = /^Failed to load resource: (the server responded with a status of \d{3}|net::ERR_CONNECTION_RESET)/.test(text)
       && /^\/(me|users|items)(\/|$)/.test(resourcePath ?? '');
     if (!apiAnswer) seen.console.push(`${text} (${where})`);
   });
