@@ -3,13 +3,19 @@
 //! route is declared once together with its document; this file holds what is not tied to
 //! a route: the title, the tags, the token scheme, and the shared error schemas.
 
-use axum::Router;
+use std::sync::Arc;
+
+use axum::extract::Path;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
-use utoipa_swagger_ui::SwaggerUi;
 
 use super::AppState;
-use super::error::{FieldError, HttpError, HttpValidationError};
+use super::assets::{self, Headers, Stored};
+use super::error::{FieldError, HttpError, HttpValidationError, detail};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -43,7 +49,54 @@ impl Modify for ApiTokenScheme {
     }
 }
 
-/// Serves the document and Swagger UI.
+const OPENAPI_PATH: &str = "/openapi.json";
+
+/// Serves the document and Swagger UI. Swagger UI's files are stored gzipped in the binary;
+/// a client that does not accept gzip gets them decompressed (`assets::respond`).
 pub fn router(openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
-    SwaggerUi::new("/docs").url("/openapi.json", openapi).into()
+    let openapi = Arc::new(openapi);
+    let config = Arc::new(utoipa_swagger_ui::Config::from(OPENAPI_PATH));
+    let ui = move |file: Option<Path<String>>, request: HeaderMap| {
+        let config = config.clone();
+        async move { swagger_file(file.map_or_else(String::new, |Path(f)| f), config, &request) }
+    };
+    Router::new()
+        .route(
+            OPENAPI_PATH,
+            get(move || std::future::ready(Json(openapi.as_ref().clone()))),
+        )
+        .route("/docs", get(|| async { Redirect::to("/docs/") }))
+        .route("/docs/", get(ui.clone()))
+        .route("/docs/{*file}", get(ui))
+}
+
+fn swagger_file(
+    file: String,
+    config: Arc<utoipa_swagger_ui::Config<'static>>,
+    request: &HeaderMap,
+) -> Response {
+    match utoipa_swagger_ui::serve(&file, config) {
+        Ok(Some(found)) => {
+            let stored = if found.gzpipped {
+                Stored::Gzip(found.bytes)
+            } else {
+                Stored::Identity(found.bytes)
+            };
+            assets::respond(
+                request,
+                stored,
+                Headers {
+                    content_type: found.content_type.into(),
+                    cache_control: "no-cache",
+                    etag: None,
+                    csp: None,
+                },
+            )
+        }
+        Ok(None) => detail(StatusCode::NOT_FOUND, "Not Found"),
+        Err(err) => {
+            tracing::error!(error = %err, file, "Swagger UI file");
+            detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+        }
+    }
 }

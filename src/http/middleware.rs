@@ -137,8 +137,9 @@ pub async fn timeout(State(state): State<AppState>, request: Request, next: Next
     }
 }
 
-/// Headers every response carries. API responses are never cached; Swagger UI's assets may
-/// be, and need their scripts, so the strict content security policy is for the API only.
+/// Headers every response carries. API responses are never cached and may not run or load
+/// anything; the web page sets a cache policy and a content security policy of its own
+/// (kept), and Swagger UI needs its scripts, so it gets neither.
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let docs = request.uri().path().starts_with("/docs");
     let mut response = next.run(request).await;
@@ -152,11 +153,14 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     if !docs {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-        );
+        headers
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
+        headers
+            .entry(header::CONTENT_SECURITY_POLICY)
+            .or_insert(HeaderValue::from_static(
+                "default-src 'none'; frame-ancestors 'none'",
+            ));
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     response

@@ -2,6 +2,7 @@
 //! speaks HTTP (status codes, headers, FastAPI's shapes) and hands the work to the use cases
 //! (`accounts`, the store) outside this module.
 
+pub mod assets;
 pub mod auth;
 pub mod docs;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod middleware;
 pub mod paging;
 pub mod request_id;
 pub mod users;
+pub mod web;
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
+use axum::routing::get;
 use tower::Layer;
 use tower::util::MapRequestLayer;
 use utoipa::OpenApi;
@@ -87,6 +90,8 @@ pub fn app(state: AppState) -> Router {
         .split_for_parts();
     let routes = routes
         .merge(docs::router(openapi))
+        .route("/", get(web::page))
+        .route("/assets/{file}", get(web::asset))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -126,10 +126,47 @@ async fn swagger_ui_is_served_from_the_binary(app: TestApp) {
     assert!(config.text.contains("/openapi.json"), "{}", config.text);
 }
 
+async fn swagger_ui_negotiates_gzip_and_says_so_to_caches(app: TestApp) {
+    let plain = app
+        .raw(
+            "GET",
+            "/docs/swagger-ui-bundle.js",
+            &[("accept-encoding", "identity")],
+            axum::body::Body::empty(),
+        )
+        .await;
+    plain.expect(200);
+    assert_eq!(plain.header("content-encoding"), None);
+    assert_eq!(plain.header("vary"), Some("Accept-Encoding"));
+    assert!(plain.text.len() > 1_000_000 && plain.text.contains("SwaggerUI"));
+    let gzipped = app
+        .raw(
+            "GET",
+            "/docs/swagger-ui-bundle.js",
+            &[("accept-encoding", "br, gzip;q=0.5")],
+            axum::body::Body::empty(),
+        )
+        .await;
+    assert_eq!(gzipped.header("content-encoding"), Some("gzip"));
+    assert_eq!(gzipped.header("vary"), Some("Accept-Encoding"));
+    assert!(gzipped.bytes.len() < plain.bytes.len() / 2);
+    let missing = app.send("GET", "/docs/nothing-here.js", None, None).await;
+    missing.expect(404);
+    assert_eq!(missing.body, serde_json::json!({"detail": "Not Found"}));
+}
+
 // The documents do not depend on the database: SQLite is enough.
 #[tokio::test]
 async fn openapi_document() {
     openapi_describes_every_endpoint_and_the_token_scheme(
+        TestApp::start(crate::common::Kind::Sqlite).await.unwrap(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn swagger_ui_encoding() {
+    swagger_ui_negotiates_gzip_and_says_so_to_caches(
         TestApp::start(crate::common::Kind::Sqlite).await.unwrap(),
     )
     .await;
