@@ -32,13 +32,16 @@ function raw(path, headers = {}) {
 }
 
 test('the page and its assets: CSP, caching, gzip, hashed names, 404 JSON', async () => {
-  const plain = await raw('/');
+  const plain = await raw('/', { 'Accept-Encoding': 'identity' });
   assert.equal(plain.status, 200);
   assert.match(plain.headers['content-type'], /^text\/html/);
   assert.equal(plain.headers['content-security-policy'], CSP);
   assert.equal(plain.headers['cache-control'], 'no-cache');
   assert.ok(plain.headers.etag, 'an ETag on /');
   assert.equal(plain.headers['content-encoding'], undefined);
+  const again = await raw('/', { 'If-None-Match': plain.headers.etag });
+  assert.equal(again.status, 304, 'revalidated');
+  assert.equal(again.body.length, 0);
   const html = plain.body.toString('utf8');
   assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
   assert.doesNotMatch(html, /\sstyle=/, 'no inline style');
