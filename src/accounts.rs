@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::authz::Caller;
 use crate::credentials::{Busy, PasswordHasher, PresentedToken, TokenHasher, Verified};
-use crate::domain::{NewUser, User, UserWithToken};
+use crate::domain::{Account, NewUser, User, UserWithToken};
 use crate::email;
 use crate::store::{Store, StoreError};
 use crate::telemetry::names;
@@ -31,6 +31,12 @@ pub enum AccountError {
     Busy(#[from] Busy),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// A new token and whose it is.
+pub struct Rotated {
+    pub account: Account,
+    pub token: SecretString,
 }
 
 /// Accounts over a store, with the token and password hashers.
@@ -140,9 +146,9 @@ impl Accounts {
         }
     }
 
-    /// Replaces a user's token and returns the user with the new one (the old token stops
-    /// working at once).
-    pub async fn rotate_token(&self, user_id: i64) -> Result<UserWithToken, AccountError> {
+    /// Replaces a user's token (the old one stops working at once) and returns the user's
+    /// account with the new token, shown only this once.
+    pub async fn rotate_token(&self, user_id: i64) -> Result<Rotated, AccountError> {
         let issued = self.tokens.issue();
         if !self
             .store
@@ -151,14 +157,15 @@ impl Accounts {
         {
             return Err(AccountError::NotFound);
         }
-        let user = self
+        let account = self
             .store
-            .user(user_id)
+            .account(user_id)
             .await?
+            .filter(|a| a.is_active)
             .ok_or(AccountError::NotFound)?;
-        Ok(UserWithToken {
-            user,
-            token: issued.token.expose_secret().to_owned(),
+        Ok(Rotated {
+            account,
+            token: issued.token,
         })
     }
 }

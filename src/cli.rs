@@ -9,13 +9,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::accounts::Accounts;
 use crate::config::{self, Config};
-use crate::domain::Account;
+use crate::domain::{Account, UserWithToken};
 use crate::server;
 use crate::store::{self, Deactivation, Store};
 use crate::telemetry::{self, LogTarget};
@@ -259,7 +259,15 @@ async fn tool(
         }
         Command::Token(TokenCommand::Rotate(who)) => {
             let account = find(store, &who).await?;
-            print_json(&accounts.rotate_token(account.id).await?)
+            let rotated = accounts.rotate_token(account.id).await?;
+            let user = store
+                .user(account.id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("user {} is inactive", account.id))?;
+            print_json(&UserWithToken {
+                user,
+                token: rotated.token.expose_secret().to_owned(),
+            })
         }
     }
 }

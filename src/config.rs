@@ -8,6 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::authz::Authz;
 use crate::credentials::HashingLimits;
+use crate::server::listener::HttpLimits;
 use crate::store::{Backend, DbSettings};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://todo.db";
@@ -97,6 +98,31 @@ pub const VARIABLES: &[Variable] = &[
         "seconds before a request is answered 503",
     ),
     var(
+        "BODY_READ_TIMEOUT",
+        "10",
+        "seconds a client may take to send a request body; then 408 (below REQUEST_TIMEOUT)",
+    ),
+    var(
+        "HEADER_READ_TIMEOUT",
+        "10",
+        "seconds a client may take to send a request head; then the connection is closed",
+    ),
+    var(
+        "IDLE_TIMEOUT",
+        "75",
+        "seconds an idle keep-alive connection stays open (above the load balancer's: ALB 60)",
+    ),
+    var(
+        "WRITE_TIMEOUT",
+        "30",
+        "seconds a response may wait for a client that stopped reading; then it is closed",
+    ),
+    var(
+        "HTTP_MAX_CONNECTIONS",
+        "1024",
+        "open connections; at the cap the oldest idle one is closed to make room",
+    ),
+    var(
         "PASSWORD_HASH_WORKERS",
         "one per core",
         "password hashes computed at once",
@@ -176,6 +202,9 @@ pub struct Config {
     pub auto_migrate: bool,
     pub shutdown_timeout: Duration,
     pub request_timeout: Duration,
+    /// `BODY_READ_TIMEOUT`: a body that takes longer to arrive is answered `408`.
+    pub body_read_timeout: Duration,
+    pub http: HttpLimits,
     pub otlp_endpoint: Option<String>,
     pub service_name: String,
     pub gcp_project: Option<String>,
@@ -265,6 +294,18 @@ impl Config {
         if request_timeout.is_zero() {
             return Err(invalid("REQUEST_TIMEOUT", "must be more than 0"));
         }
+        let body_read_timeout = parse_duration(
+            "BODY_READ_TIMEOUT",
+            get("BODY_READ_TIMEOUT"),
+            Duration::from_secs(10).min(request_timeout / 2),
+        )?;
+        if body_read_timeout.is_zero() || body_read_timeout >= request_timeout {
+            return Err(invalid(
+                "BODY_READ_TIMEOUT",
+                "must be more than 0 and less than REQUEST_TIMEOUT (a slow client gets 408, not 503)",
+            ));
+        }
+        let http = http_limits(&get)?;
         let cors_allow_origins = get("CORS_ALLOW_ORIGINS")
             .map(|v| {
                 v.split(',')
@@ -287,6 +328,8 @@ impl Config {
             auto_migrate: parse_bool("AUTO_MIGRATE", get("AUTO_MIGRATE"), true)?,
             shutdown_timeout,
             request_timeout,
+            body_read_timeout,
+            http,
             otlp_endpoint: get("OTEL_EXPORTER_OTLP_ENDPOINT"),
             service_name: get("OTEL_SERVICE_NAME").unwrap_or_else(|| "todo-api".to_owned()),
             gcp_project: get("GOOGLE_CLOUD_PROJECT"),
@@ -294,6 +337,32 @@ impl Config {
             password_hashing: hashing_limits(&get)?,
         })
     }
+}
+
+/// The connection limits.
+fn http_limits(get: &impl Fn(&str) -> Option<String>) -> Result<HttpLimits, ConfigError> {
+    let defaults = HttpLimits::default();
+    let positive = |var: &'static str, default: Duration| {
+        let value = parse_duration(var, get(var), default)?;
+        if value.is_zero() {
+            return Err(invalid(var, "must be more than 0"));
+        }
+        Ok(value)
+    };
+    let limits = HttpLimits {
+        header_read_timeout: positive("HEADER_READ_TIMEOUT", defaults.header_read_timeout)?,
+        idle_timeout: positive("IDLE_TIMEOUT", defaults.idle_timeout)?,
+        write_timeout: positive("WRITE_TIMEOUT", defaults.write_timeout)?,
+        max_connections: parse_number(
+            "HTTP_MAX_CONNECTIONS",
+            get("HTTP_MAX_CONNECTIONS"),
+            defaults.max_connections,
+        )?,
+    };
+    if limits.max_connections == 0 {
+        return Err(invalid("HTTP_MAX_CONNECTIONS", "must be at least 1"));
+    }
+    Ok(limits)
 }
 
 /// `PASSWORD_HASH_WORKERS` (default: one per core) and `PASSWORD_HASH_QUEUE` (default: a

@@ -28,6 +28,9 @@ pub enum ApiError {
     PreconditionFailed,
     #[error("Request body too large")]
     PayloadTooLarge,
+    /// The client took longer than `BODY_READ_TIMEOUT` to send its body.
+    #[error("Request Timeout: the request body did not arrive in time")]
+    SlowClient,
     #[error("request validation failed")]
     Validation(Vec<FieldError>),
     #[error("Service Unavailable")]
@@ -86,6 +89,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::SlowClient => StatusCode::REQUEST_TIMEOUT,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) | ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Busy => StatusCode::TOO_MANY_REQUESTS,
@@ -144,6 +148,14 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("APIKey"));
+                response
+            }
+            ApiError::SlowClient => {
+                // The rest of the body is not worth waiting for: close the connection.
+                let mut response = detail(status, self.to_string());
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
                 response
             }
             ApiError::Busy => {

@@ -13,6 +13,7 @@ use tracing::field::Empty;
 
 use super::AppState;
 use super::error::ApiError;
+use super::fastapi::BodyReadTimeout;
 use super::request_id::RequestId;
 use crate::telemetry::names::{IN_FLIGHT, REQUEST_DURATION, REQUESTS};
 use crate::telemetry::otel;
@@ -54,12 +55,29 @@ fn header_trace_id(headers: &HeaderMap) -> Option<String> {
     valid(id).then(|| id.to_ascii_lowercase())
 }
 
+/// The `method` label and log field: the standard methods by name, anything else as
+/// `OTHER`, so that no client can invent label values (metrics) or span names (traces).
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "OTHER",
+    }
+}
+
 /// One span per request (its fields are on every log line of the request), one access-log
 /// line, the request metrics, and the trace context. Never logs headers, bodies or the query
 /// string: tokens and passwords stay out of the logs.
 pub async fn access(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().clone();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -107,7 +125,7 @@ pub async fn access(request: Request, next: Next) -> Response {
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     let labels = [
-        ("method", method.to_string()),
+        ("method", method.to_owned()),
         ("route", route),
         ("status", status.to_string()),
     ];
@@ -126,8 +144,12 @@ pub async fn access(request: Request, next: Next) -> Response {
 }
 
 /// `REQUEST_TIMEOUT`: a request that takes longer gets `503 {"detail": ...}`; dropping the
-/// handler rolls back its transaction.
-pub async fn timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// handler rolls back its transaction. A body that arrives too slowly is the client's fault
+/// and gets `408` first (`BODY_READ_TIMEOUT`, shorter, applied where the body is read).
+pub async fn timeout(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    request
+        .extensions_mut()
+        .insert(BodyReadTimeout(state.body_read_timeout));
     match tokio::time::timeout(state.request_timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {

@@ -12,6 +12,7 @@ pub mod items;
 pub mod middleware;
 pub mod paging;
 pub mod request_id;
+pub mod user_body;
 pub mod users;
 pub mod web;
 
@@ -47,6 +48,8 @@ pub struct Shared {
     pub authz: Authz,
     /// `REQUEST_TIMEOUT`: longer requests are answered `503`.
     pub request_timeout: std::time::Duration,
+    /// `BODY_READ_TIMEOUT`: slower bodies are answered `408`.
+    pub body_read_timeout: std::time::Duration,
     /// `CORS_ALLOW_ORIGINS`; empty turns CORS off.
     pub cors_allow_origins: Vec<String>,
 }

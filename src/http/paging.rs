@@ -29,8 +29,25 @@ pub fn paginated<T: Serialize>(
     page: Page,
     rows: Vec<T>,
 ) -> Response {
-    let full = page.limit > 0 && i64::try_from(rows.len()).is_ok_and(|n| n == page.limit);
-    let mut response = axum::Json(rows).into_response();
+    let returned = rows.len();
+    with_next_link(
+        axum::Json(rows).into_response(),
+        path,
+        query,
+        page,
+        returned,
+    )
+}
+
+/// Adds `Link: <path?...>; rel="next"` when the page came back full (more may follow).
+pub fn with_next_link(
+    mut response: Response,
+    path: &str,
+    query: &QueryParams,
+    page: Page,
+    returned: usize,
+) -> Response {
+    let full = page.limit > 0 && i64::try_from(returned).is_ok_and(|n| n == page.limit);
     if full {
         let mut next = url::form_urlencoded::Serializer::new(String::new());
         for (name, value) in query

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{MatchedPath, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 
@@ -13,10 +13,11 @@ use super::AppState;
 use super::auth::optional_caller;
 use super::error::{ApiError, HttpError, NotAuthenticatedResponse, ValidationErrorResponse};
 use super::fastapi::{BodyModel, Fields, Len, PathParams, QueryParams, RawBody, Validator};
-use super::paging::{PageQuery, page_path, paginated};
+use super::paging::{PageQuery, page_path, with_next_link};
+use super::user_body::{self, Shape};
 use crate::accounts::MIN_PASSWORD;
 use crate::authz::Caller;
-use crate::domain::{User, UserWithToken};
+use crate::domain::{Account, User, UserWithToken};
 use crate::store::Deactivation;
 use crate::telemetry::names;
 
@@ -155,8 +156,16 @@ pub async fn list_users(
     let page = input.page(&query);
     let page = input.finish_with(page)?;
     caller.require_board_access(state.authz)?;
-    let users = state.store.users(page).await?;
-    Ok(paginated(&page_path(&route, &[]), &query, page, users))
+    let accounts = state.store.active_accounts(page).await?;
+    let returned = accounts.len();
+    let body = user_body::response(state.store.clone(), accounts, Shape::List);
+    Ok(with_next_link(
+        body,
+        &page_path(&route, &[]),
+        &query,
+        page,
+        returned,
+    ))
 }
 
 /// One active user with its items.
@@ -176,17 +185,23 @@ pub async fn get_user(
     caller: Caller,
     State(state): State<AppState>,
     path: PathParams,
-) -> Result<Json<User>, ApiError> {
+) -> Result<Response, ApiError> {
     let mut input = Validator::new();
     let user_id = input.path_id(&path, "user_id");
     let user_id = input.finish_with(user_id)?;
     caller.require_access_to(state.authz, user_id)?;
-    let user = state
-        .store
-        .user(user_id)
+    let account = active_account(&state, user_id)
         .await?
         .ok_or(ApiError::NotFound("User not found"))?;
-    Ok(Json(user))
+    Ok(user_body::response(
+        state.store.clone(),
+        vec![account],
+        Shape::One,
+    ))
+}
+
+async fn active_account(state: &AppState, user_id: i64) -> Result<Option<Account>, ApiError> {
+    Ok(state.store.account(user_id).await?.filter(|a| a.is_active))
 }
 
 /// The caller itself (a page that was handed a token learns whose it is).
@@ -198,15 +213,17 @@ pub async fn get_user(
     ),
     security(("api_token" = []))
 )]
-pub async fn me(caller: Caller, State(state): State<AppState>) -> Result<Json<User>, ApiError> {
+pub async fn me(caller: Caller, State(state): State<AppState>) -> Result<Response, ApiError> {
     // The token was just accepted, so the user is active; a deletion racing this request
     // makes it a 401, as the next request would be.
-    let user = state
-        .store
-        .user(caller.id)
+    let account = active_account(&state, caller.id)
         .await?
         .ok_or(ApiError::NotAuthenticated)?;
-    Ok(Json(user))
+    Ok(user_body::response(
+        state.store.clone(),
+        vec![account],
+        Shape::One,
+    ))
 }
 
 /// Deactivates a user and hands its items to the active user with the smallest id.
@@ -269,7 +286,7 @@ pub async fn rotate_token(
     State(state): State<AppState>,
     path: PathParams,
     body: RawBody,
-) -> Result<Json<UserWithToken>, ApiError> {
+) -> Result<Response, ApiError> {
     let mut input = Validator::new();
     let user_id = input.path_id(&path, "user_id");
     let rotate = input.body::<TokenRotate>(&body)?;
@@ -281,5 +298,11 @@ pub async fn rotate_token(
         .accounts
         .check_password(user_id, SecretString::from(rotate.password))
         .await?;
-    Ok(Json(state.accounts.rotate_token(user_id).await?))
+    let rotated = state.accounts.rotate_token(user_id).await?;
+    let token = rotated.token.expose_secret().to_owned();
+    Ok(user_body::response(
+        state.store.clone(),
+        vec![rotated.account],
+        Shape::WithToken(token),
+    ))
 }

@@ -170,8 +170,17 @@ pub trait Store: Send + Sync + 'static {
 
     /// An active user with its items.
     async fn user(&self, id: i64) -> StoreResult<Option<User>>;
-    /// Active users by id, each with its items.
-    async fn users(&self, page: Page) -> StoreResult<Vec<User>>;
+    /// Active users by id, without their items.
+    async fn active_accounts(&self, page: Page) -> StoreResult<Vec<Account>>;
+    /// Up to `limit` items of `owners`, in `(owner_id, id)` order, after the keyset
+    /// position `after` (the last `(owner_id, id)` of the previous chunk): how responses that
+    /// embed every item of a user are streamed.
+    async fn items_of_owners(
+        &self,
+        owners: &[i64],
+        after: Option<(i64, i64)>,
+        limit: i64,
+    ) -> StoreResult<Vec<Item>>;
     /// Deactivates `id` and hands its items to the active user with the smallest id,
     /// atomically and safely under concurrent deletes, creations and updates.
     async fn deactivate_user(&self, id: i64) -> StoreResult<Deactivation>;

@@ -70,40 +70,6 @@ impl SqlStore {
         query.bind(filter.page.limit).bind(filter.page.skip)
     }
 
-    async fn items_of(&self, owners: &[i64]) -> sqlx::Result<Vec<Item>> {
-        if owners.is_empty() {
-            return Ok(Vec::new());
-        }
-        let marks = vec!["?"; owners.len()].join(", ");
-        let sql = format!(
-            "SELECT {ITEM_COLUMNS} FROM items WHERE owner_id IN ({marks}) ORDER BY owner_id, id"
-        );
-        let mut query = sqlx::query_as::<Db, Item>(AssertSqlSafe(<Db as Dialect>::rewrite(&sql)));
-        for owner in owners {
-            query = query.bind(*owner);
-        }
-        query.fetch_all(&mut *self.conn().await?).await
-    }
-
-    async fn with_items(&self, accounts: Vec<Account>) -> sqlx::Result<Vec<User>> {
-        let ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
-        let mut items = self.items_of(&ids).await?.into_iter().peekable();
-        let mut users = Vec::with_capacity(accounts.len());
-        for account in accounts {
-            let mut own = Vec::new();
-            while let Some(item) = items.next_if(|item| item.owner_id == account.id) {
-                own.push(item);
-            }
-            users.push(User {
-                email: account.email,
-                id: account.id,
-                is_active: account.is_active,
-                items: own,
-            });
-        }
-        Ok(users)
-    }
-
     /// One attempt; `Ok(None)` asks to start over.
     async fn try_deactivate(&self, id: i64) -> sqlx::Result<Option<Deactivation>> {
         let mut tx = self.begin().await?;
@@ -576,15 +542,21 @@ impl Store for SqlStore {
             let Some(account) = account else {
                 return Ok(None);
             };
-            Ok(self.with_items(vec![account]).await?.pop())
+            let items = self.items_of_owners(&[id], None, i64::MAX).await?;
+            Ok(Some(User {
+                email: account.email,
+                id: account.id,
+                is_active: account.is_active,
+                items,
+            }))
         }
         .instrument(db_span(BACKEND, "user"))
         .await
     }
 
-    async fn users(&self, page: Page) -> StoreResult<Vec<User>> {
+    async fn active_accounts(&self, page: Page) -> StoreResult<Vec<Account>> {
         async {
-            let accounts = sqlx::query_as::<Db, Account>(sql!(
+            Ok(sqlx::query_as::<Db, Account>(sql!(
                 Db,
                 concat!(
                     "SELECT ",
@@ -596,10 +568,46 @@ impl Store for SqlStore {
             .bind(page.limit)
             .bind(page.skip)
             .fetch_all(&mut *self.conn().await?)
-            .await?;
-            Ok(self.with_items(accounts).await?)
+            .await?)
         }
-        .instrument(db_span(BACKEND, "users"))
+        .instrument(db_span(BACKEND, "active_accounts"))
+        .await
+    }
+
+    async fn items_of_owners(
+        &self,
+        owners: &[i64],
+        after: Option<(i64, i64)>,
+        limit: i64,
+    ) -> StoreResult<Vec<Item>> {
+        async {
+            if owners.is_empty() {
+                return Ok(Vec::new());
+            }
+            let marks = vec!["?"; owners.len()].join(", ");
+            let keyset = if after.is_some() {
+                " AND (owner_id > ? OR (owner_id = ? AND id > ?))"
+            } else {
+                ""
+            };
+            let sql = format!(
+                "SELECT {ITEM_COLUMNS} FROM items WHERE owner_id IN ({marks}){keyset} \
+                 ORDER BY owner_id, id LIMIT ?"
+            );
+            let mut query =
+                sqlx::query_as::<Db, Item>(AssertSqlSafe(<Db as Dialect>::rewrite(&sql)));
+            for owner in owners {
+                query = query.bind(*owner);
+            }
+            if let Some((owner, id)) = after {
+                query = query.bind(owner).bind(owner).bind(id);
+            }
+            Ok(query
+                .bind(limit)
+                .fetch_all(&mut *self.conn().await?)
+                .await?)
+        }
+        .instrument(db_span(BACKEND, "items_of_owners"))
         .await
     }
 

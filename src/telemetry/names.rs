@@ -11,3 +11,5 @@ pub const USERS_CREATED: &str = "todo_users_created_total";
 pub const USERS_DELETED: &str = "todo_users_deleted_total";
 pub const BUILD_INFO: &str = "todo_build_info";
 pub const PASSWORD_HASH_REFUSED: &str = "todo_password_hash_refused_total";
+pub const CONNECTIONS_OPEN: &str = "http_connections_open";
+pub const CONNECTIONS_CLOSED: &str = "http_connections_closed_total";

@@ -210,23 +210,62 @@ async fn shutdown_timeout_cuts_requests_that_never_finish() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_request_slower_than_request_timeout_gets_503() {
+    use sqlx::{Connection, Executor};
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&[("DATABASE_URL", &sqlite(&dir)), ("REQUEST_TIMEOUT", "1")]);
+    let url = sqlite(&dir);
+    let server = Server::start(&[("DATABASE_URL", &url), ("REQUEST_TIMEOUT", "1")]);
     let (id, token) = signup(&server, "slow@example.com", "password123").await;
+    // The server's own slowness: another process holds SQLite's write lock, so the
+    // insert waits (up to the 5 s busy timeout) past REQUEST_TIMEOUT.
+    let mut holder = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    holder.execute("BEGIN EXCLUSIVE").await.unwrap();
+    let started = Instant::now();
+    let (status, body) = server
+        .call(
+            "POST",
+            &format!("/users/{id}/items"),
+            Some(&token),
+            Some(&json!({"title": "too slow"})),
+        )
+        .await;
+    assert_eq!(status, 503);
+    assert_eq!(body, json!({"detail": "Request timed out"}));
+    assert!(started.elapsed() < Duration::from_secs(3));
+    holder.execute("ROLLBACK").await.unwrap();
+    let items: Value = server.call("GET", "/items", Some(&token), None).await.1;
+    assert_eq!(items, json!([]), "nothing half-done");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_body_slower_than_body_read_timeout_gets_408_not_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&[
+        ("DATABASE_URL", &sqlite(&dir)),
+        ("REQUEST_TIMEOUT", "5"),
+        ("BODY_READ_TIMEOUT", "1"),
+    ]);
+    let (id, token) = signup(&server, "trickle@example.com", "password123").await;
     let started = Instant::now();
     let request = SlowRequest::start(
         &server.base,
         &format!("/users/{id}/items"),
         &token,
-        &json!({"title": "too slow"}),
+        &json!({"title": "trickled"}),
     )
     .await;
     let (status, body) = request.response().await;
-    assert_eq!(status, 503);
-    assert_eq!(body, json!({"detail": "Request timed out"}));
-    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(status, 408, "a slow client is a client error");
+    assert_eq!(
+        body,
+        json!({"detail": "Request Timeout: the request body did not arrive in time"})
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(4),
+        "{waited:?}"
+    );
     let items: Value = server.call("GET", "/items", Some(&token), None).await.1;
-    assert_eq!(items, json!([]), "nothing half-done");
+    assert_eq!(items, json!([]), "nothing created");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -174,6 +174,11 @@ enum BodyValue {
     Json(Value),
 }
 
+/// How long the body may take to arrive (`BODY_READ_TIMEOUT`), set on the request by the
+/// timeout middleware.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyReadTimeout(pub std::time::Duration);
+
 impl<S: Send + Sync> FromRequest<S> for RawBody {
     type Rejection = ApiError;
 
@@ -182,7 +187,15 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
             .headers()
             .get(CONTENT_TYPE)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        match Bytes::from_request(req, state).await {
+        let timeout = req.extensions().get::<BodyReadTimeout>().copied();
+        let read = Bytes::from_request(req, state);
+        let read = match timeout {
+            Some(BodyReadTimeout(limit)) => tokio::time::timeout(limit, read)
+                .await
+                .map_err(|_| ApiError::SlowClient)?,
+            None => read.await,
+        };
+        match read {
             Ok(bytes) => Ok(Self {
                 content_type,
                 bytes,

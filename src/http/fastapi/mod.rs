@@ -24,7 +24,7 @@ mod params;
 mod pyjson;
 mod validator;
 
-pub use body::{BodyModel, Fields, Len, MAX_BODY_BYTES, RawBody};
+pub use body::{BodyModel, BodyReadTimeout, Fields, Len, MAX_BODY_BYTES, RawBody};
 pub use errors::FieldError;
 pub use lax::lax_bool;
 pub use params::{PathParams, QueryParams};

@@ -1,11 +1,12 @@
-//! `todo-api serve`: bind, serve, and shut down gracefully.
+//! `todo-api serve`: wait for the database, migrate, bind, serve, and shut down gracefully.
 
-use std::future::IntoFuture;
+mod connection;
+pub mod listener;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::accounts::Accounts;
@@ -34,6 +35,7 @@ pub fn state(config: &Config, store: Arc<dyn Store>) -> AppState {
         signup: config.signup,
         authz: config.authz,
         request_timeout: config.request_timeout,
+        body_read_timeout: config.body_read_timeout,
         cors_allow_origins: config.cors_allow_origins.clone(),
     })
 }
@@ -67,10 +69,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             tracing::info!(version = migration.version, description = %migration.description, "migration applied");
         }
     }
-    let listener = TcpListener::bind((config.host.as_str(), config.port))
+    let tcp = TcpListener::bind((config.host.as_str(), config.port))
         .await
         .with_context(|| format!("binding {}:{}", config.host, config.port))?;
-    let address = listener.local_addr()?;
+    let address = tcp.local_addr()?;
     tracing::info!(%address, backend = store.backend().name(), "listening");
 
     if let Some(port) = config.metrics_port {
@@ -80,35 +82,46 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         crate::telemetry::metrics::spawn(&config.host, port, backend, record_pool).await?;
     }
 
-    let router = app(state(&config, store.clone()));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let server = axum::serve(listener, router).with_graceful_shutdown(async {
-        let _ = stopped.await;
-    });
-    let mut server = tokio::spawn(server.into_future());
-
-    tokio::select! {
-        result = &mut server => {
-            result.context("server task")?.context("serving")?;
-        }
-        signal = shutdown_signal() => {
-            tracing::info!(signal, timeout = ?config.shutdown_timeout, "shutting down: draining in-flight requests");
-            let _ = stop.send(());
-            match tokio::time::timeout(config.shutdown_timeout, &mut server).await {
-                Ok(result) => result.context("server task")?.context("serving")?,
-                Err(_) => {
-                    tracing::warn!("requests still running after SHUTDOWN_TIMEOUT: closing them");
-                    server.abort();
-                }
-            }
-        }
+    let mut http = config.http;
+    if let Some(fit) = connections_that_fit(config.database.max_connections)
+        && fit < http.max_connections
+    {
+        tracing::warn!(
+            configured = http.max_connections,
+            used = fit,
+            "HTTP_MAX_CONNECTIONS is above what the open-file limit allows: lowered"
+        );
+        http.max_connections = fit;
     }
+    let router = app(state(&config, store.clone()));
+    let stop = async {
+        let signal = shutdown_signal().await;
+        tracing::info!(signal, timeout = ?config.shutdown_timeout, "shutting down: draining in-flight requests");
+    };
+    listener::serve(tcp, router, http, stop, config.shutdown_timeout).await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// File descriptors kept free for everything but client connections: the listeners, the
+/// database pool, log and trace exporters, SQLite's WAL files.
+const RESERVED_FDS: u64 = 64;
+
+/// How many client connections the process's open-file limit leaves room for (Linux; `None`
+/// where the limit cannot be read). A cap above it would make `accept` fail instead of
+/// making room, and health probes would time out.
+fn connections_that_fit(database_connections: u32) -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let soft: u64 = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()?;
+    let reserved = RESERVED_FDS + u64::from(database_connections) * 3;
+    usize::try_from(soft.saturating_sub(reserved).max(1)).ok()
 }
 
 async fn shutdown_signal() -> &'static str {
