@@ -168,7 +168,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Vec::new()
         };
         let accounts = server::accounts(&config, store.clone());
-        tool(command, store.as_ref(), &accounts, applied).await
+        let first_admin = match (&command, &config.bootstrap_admin) {
+            (Command::Migrate { .. }, Some((email, token))) => {
+                Some(accounts.adopt_first_admin(email, token).await?)
+            }
+            _ => None,
+        };
+        tool(command, store.as_ref(), &accounts, applied, first_admin).await
     }
     .await;
     store.close().await;
@@ -180,6 +186,7 @@ async fn tool(
     store: &dyn Store,
     accounts: &Accounts,
     applied: Vec<store::AppliedMigration>,
+    first_admin: Option<store::FirstAdmin>,
 ) -> anyhow::Result<()> {
     match command {
         Command::Serve | Command::Healthcheck { .. } => unreachable!("handled by main"),
@@ -188,6 +195,7 @@ async fn tool(
                 return print_json(&MigrateReport {
                     backend: store.backend().name(),
                     applied,
+                    first_admin,
                 });
             }
             let mut out = std::io::stdout().lock();
@@ -204,6 +212,20 @@ async fn tool(
                     "applied {:04} {}",
                     migration.version, migration.description
                 )?;
+            }
+            match first_admin {
+                Some(store::FirstAdmin::Created(id)) => writeln!(
+                    out,
+                    "first admin: created user {id} with the bootstrap token"
+                )?,
+                Some(store::FirstAdmin::Promoted(id)) => writeln!(
+                    out,
+                    "first admin: user {id} promoted, with the bootstrap token"
+                )?,
+                Some(store::FirstAdmin::AdminExists) => {
+                    writeln!(out, "first admin: an admin exists already, nothing changed")?
+                }
+                None => {}
             }
             Ok(())
         }
@@ -276,6 +298,8 @@ async fn tool(
 struct MigrateReport {
     backend: &'static str,
     applied: Vec<store::AppliedMigration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_admin: Option<store::FirstAdmin>,
 }
 
 #[derive(Serialize)]

@@ -2,13 +2,13 @@
 //! problem names the variable and what is wrong with it.
 
 use std::io::IsTerminal;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::authz::Authz;
 use crate::credentials::HashingLimits;
-use crate::server::listener::HttpLimits;
 use crate::store::{Backend, DbSettings};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://todo.db";
@@ -118,6 +118,36 @@ pub const VARIABLES: &[Variable] = &[
         "seconds a response may wait for a client that stopped reading; then it is closed",
     ),
     var(
+        "SIGNUP_RATE_PER_IP",
+        "10/minute",
+        "sign-ups per client IP and instance (N/second|minute|hour, or off)",
+    ),
+    var(
+        "SIGNUP_RATE_TOTAL",
+        "120/minute",
+        "sign-ups per instance, all clients together",
+    ),
+    var(
+        "TOKEN_ROTATION_RATE_PER_USER",
+        "5/minute",
+        "token rotations per user and instance",
+    ),
+    var(
+        "TOKEN_ROTATION_RATE_PER_IP",
+        "30/minute",
+        "token rotations per client IP and instance",
+    ),
+    var(
+        "TRUST_PROXY_HEADERS",
+        "false",
+        "true: the client IP is read from X-Forwarded-For (behind a load balancer only)",
+    ),
+    var(
+        "TRUSTED_PROXIES",
+        "1",
+        "proxies that append to X-Forwarded-For (AWS ALB: 1, Google's load balancer: 2)",
+    ),
+    var(
         "HTTP_MAX_CONNECTIONS",
         "1024",
         "open connections; at the cap the oldest idle one is closed to make room",
@@ -179,6 +209,102 @@ fn invalid(var: &'static str, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// `count` requests per `per`, all of them allowed in a burst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub count: NonZeroU32,
+    pub per: Duration,
+}
+
+impl Rate {
+    /// `10/minute`, `100/hour`, `5/second`; `off` is no limit.
+    pub fn parse(text: &str) -> Result<Option<Rate>, String> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        let (count, unit) = text
+            .split_once('/')
+            .ok_or_else(|| format!("'{text}' is not a rate like 10/minute (or off)"))?;
+        let count: NonZeroU32 = count
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{text}': the count must be a whole number above 0"))?;
+        let per = match unit.trim().to_ascii_lowercase().as_str() {
+            "second" | "s" => Duration::from_secs(1),
+            "minute" | "min" | "m" => Duration::from_secs(60),
+            "hour" | "h" => Duration::from_secs(3600),
+            other => return Err(format!("'{other}' is not one of second, minute, hour")),
+        };
+        Ok(Some(Rate { count, per }))
+    }
+}
+
+/// The limits' configuration (`SIGNUP_RATE_PER_IP`, ...), `None` where off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitSettings {
+    pub signup_per_ip: Option<Rate>,
+    pub signup_total: Option<Rate>,
+    pub token_per_user: Option<Rate>,
+    pub token_per_ip: Option<Rate>,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        let rate = |count: u32, per: u64| {
+            Some(Rate {
+                count: NonZeroU32::new(count).expect("a positive default"),
+                per: Duration::from_secs(per),
+            })
+        };
+        Self {
+            signup_per_ip: rate(10, 60),
+            signup_total: rate(120, 60),
+            token_per_user: rate(5, 60),
+            token_per_ip: rate(30, 60),
+        }
+    }
+}
+
+/// How the client's address is learned (`TRUST_PROXY_HEADERS`, `TRUSTED_PROXIES`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProxyTrust {
+    pub trust_headers: bool,
+    pub trusted_proxies: usize,
+}
+
+impl Default for ProxyTrust {
+    fn default() -> Self {
+        Self {
+            trust_headers: false,
+            trusted_proxies: 1,
+        }
+    }
+}
+
+/// The connection limits (`HEADER_READ_TIMEOUT`, `IDLE_TIMEOUT`, `WRITE_TIMEOUT`,
+/// `HTTP_MAX_CONNECTIONS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub write_timeout: Duration,
+    pub max_connections: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            // Longer than the AWS ALB's 60 s idle timeout: the load balancer must be the one
+            // to close an idle connection, or it may send a request on a closing one (502).
+            idle_timeout: Duration::from_secs(75),
+            write_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Json,
@@ -205,6 +331,10 @@ pub struct Config {
     /// `BODY_READ_TIMEOUT`: a body that takes longer to arrive is answered `408`.
     pub body_read_timeout: Duration,
     pub http: HttpLimits,
+    pub rate_limits: RateLimitSettings,
+    pub proxy_trust: ProxyTrust,
+    /// `BOOTSTRAP_ADMIN_EMAIL` and `BOOTSTRAP_ADMIN_TOKEN`, for `migrate`.
+    pub bootstrap_admin: Option<(String, SecretString)>,
     pub otlp_endpoint: Option<String>,
     pub service_name: String,
     pub gcp_project: Option<String>,
@@ -306,6 +436,14 @@ impl Config {
             ));
         }
         let http = http_limits(&get)?;
+        let rate_limits = rate_limits(&get)?;
+        let proxy_trust = ProxyTrust {
+            trust_headers: parse_bool("TRUST_PROXY_HEADERS", get("TRUST_PROXY_HEADERS"), false)?,
+            trusted_proxies: parse_number("TRUSTED_PROXIES", get("TRUSTED_PROXIES"), 1usize)?,
+        };
+        if proxy_trust.trusted_proxies == 0 {
+            return Err(invalid("TRUSTED_PROXIES", "must be at least 1"));
+        }
         let cors_allow_origins = get("CORS_ALLOW_ORIGINS")
             .map(|v| {
                 v.split(',')
@@ -330,6 +468,12 @@ impl Config {
             request_timeout,
             body_read_timeout,
             http,
+            rate_limits,
+            proxy_trust,
+            bootstrap_admin: bootstrap_admin(
+                get("BOOTSTRAP_ADMIN_EMAIL"),
+                secret("BOOTSTRAP_ADMIN_TOKEN"),
+            )?,
             otlp_endpoint: get("OTEL_EXPORTER_OTLP_ENDPOINT"),
             service_name: get("OTEL_SERVICE_NAME").unwrap_or_else(|| "todo-api".to_owned()),
             gcp_project: get("GOOGLE_CLOUD_PROJECT"),
@@ -337,6 +481,49 @@ impl Config {
             password_hashing: hashing_limits(&get)?,
         })
     }
+}
+
+/// The first admin, both variables or neither. The token's shape is checked here; its
+/// value is never written anywhere.
+fn bootstrap_admin(
+    email: Option<String>,
+    token: Option<SecretString>,
+) -> Result<Option<(String, SecretString)>, ConfigError> {
+    match (email, token) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(invalid(
+            "BOOTSTRAP_ADMIN_TOKEN",
+            "must be set together with BOOTSTRAP_ADMIN_EMAIL",
+        )),
+        (None, Some(_)) => Err(invalid(
+            "BOOTSTRAP_ADMIN_EMAIL",
+            "must be set together with BOOTSTRAP_ADMIN_TOKEN",
+        )),
+        (Some(email), Some(token)) => {
+            if crate::credentials::PresentedToken::parse(token.expose_secret()).is_none() {
+                return Err(invalid(
+                    "BOOTSTRAP_ADMIN_TOKEN",
+                    "is not a todo-api token (tdo_<24 lowercase hex digits>_<secret>)",
+                ));
+            }
+            Ok(Some((email.trim().to_owned(), token)))
+        }
+    }
+}
+
+/// The rate limits; each variable takes `N/second|minute|hour` or `off`.
+fn rate_limits(get: &impl Fn(&str) -> Option<String>) -> Result<RateLimitSettings, ConfigError> {
+    let defaults = RateLimitSettings::default();
+    let rate = |var: &'static str, default: Option<Rate>| match get(var) {
+        None => Ok(default),
+        Some(text) => Rate::parse(&text).map_err(|message| invalid(var, message)),
+    };
+    Ok(RateLimitSettings {
+        signup_per_ip: rate("SIGNUP_RATE_PER_IP", defaults.signup_per_ip)?,
+        signup_total: rate("SIGNUP_RATE_TOTAL", defaults.signup_total)?,
+        token_per_user: rate("TOKEN_ROTATION_RATE_PER_USER", defaults.token_per_user)?,
+        token_per_ip: rate("TOKEN_ROTATION_RATE_PER_IP", defaults.token_per_ip)?,
+    })
 }
 
 /// The connection limits.

@@ -37,6 +37,9 @@ pub enum ApiError {
     Unavailable(#[source] StoreError),
     #[error("Request timed out")]
     Timeout,
+    /// A rate limit refused the request: `429` with `Retry-After`.
+    #[error("Too many requests: try again in {retry_after_secs} seconds")]
+    RateLimited { retry_after_secs: u64 },
     /// Password hashing is at capacity: `429` with `Retry-After`, a client error, so that an
     /// anonymous burst cannot fire the 5xx alarms.
     #[error("Too many requests: try again in a moment")]
@@ -57,9 +60,9 @@ impl From<AccountError> for ApiError {
             AccountError::Busy(_) => ApiError::Busy,
             AccountError::Store(err) => err.into(),
             // The API validates input in FastAPI's terms before it reaches the use case.
-            err @ (AccountError::InvalidEmail(_) | AccountError::PasswordTooShort) => {
-                ApiError::Internal(err.into())
-            }
+            err @ (AccountError::InvalidEmail(_)
+            | AccountError::PasswordTooShort
+            | AccountError::NotAToken) => ApiError::Internal(err.into()),
         }
     }
 }
@@ -92,7 +95,7 @@ impl ApiError {
             ApiError::SlowClient => StatusCode::REQUEST_TIMEOUT,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) | ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Busy => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Busy | ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -164,6 +167,13 @@ impl IntoResponse for ApiError {
                     header::RETRY_AFTER,
                     HeaderValue::from_static(BUSY_RETRY_AFTER),
                 );
+                response
+            }
+            ApiError::RateLimited { retry_after_secs } => {
+                let mut response = detail(status, self.to_string());
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
                 response
             }
             other => detail(status, other.to_string()),

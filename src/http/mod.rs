@@ -11,6 +11,7 @@ pub mod health;
 pub mod items;
 pub mod middleware;
 pub mod paging;
+pub mod rate_limit;
 pub mod request_id;
 pub mod user_body;
 pub mod users;
@@ -53,6 +54,9 @@ pub struct Shared {
     pub body_read_timeout: std::time::Duration,
     /// `CORS_ALLOW_ORIGINS`; empty turns CORS off.
     pub cors_allow_origins: Vec<String>,
+    pub rate_limits: Arc<rate_limit::RateLimits>,
+    /// How the client's IP is learned (`TRUST_PROXY_HEADERS`, `TRUSTED_PROXIES`).
+    pub proxy_trust: crate::config::ProxyTrust,
 }
 
 impl AppState {

@@ -14,6 +14,7 @@ use super::auth::optional_caller;
 use super::error::{ApiError, HttpError, NotAuthenticatedResponse, ValidationErrorResponse};
 use super::fastapi::{BodyModel, Fields, Len, PathParams, QueryParams, RawBody, Validator};
 use super::paging::{PageQuery, page_path, with_next_link};
+use super::rate_limit::ClientIp;
 use super::user_body::{self, Shape};
 use crate::accounts::MIN_PASSWORD;
 use crate::authz::Caller;
@@ -106,23 +107,26 @@ impl utoipa::ToSchema for TokenRotate {}
         (status = 400, description = "Email already registered", body = HttpError),
         (status = 403, description = "Sign-up is disabled (SIGNUP=false) and no admin token was sent", body = HttpError),
         (status = 413, description = "Body over 64 KiB", body = HttpError),
-        (status = 429, description = "Too many sign-ups at once: retry after `Retry-After` seconds", body = HttpError),
+        (status = 429, description = "Too many sign-ups (rate limits per client IP and per instance, or password hashing at capacity): retry after `Retry-After` seconds", body = HttpError),
         ValidationErrorResponse,
     ),
     security((), ("api_token" = []))
 )]
 pub async fn create_user(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: RawBody,
 ) -> Result<Response, ApiError> {
-    if !state.signup {
-        let admin = optional_caller(&state, &headers)
-            .await?
-            .is_some_and(|caller| caller.is_admin);
-        if !admin {
+    // An admin creating users is not limited; anybody else is, before any hashing.
+    let admin = optional_caller(&state, &headers)
+        .await?
+        .is_some_and(|caller| caller.is_admin);
+    if !admin {
+        if !state.signup {
             return Err(ApiError::Forbidden("Sign-up is disabled"));
         }
+        state.rate_limits.check_signup(ip)?;
     }
     let mut input = Validator::new();
     let new = input.body::<UserCreate>(&body)?;
@@ -276,7 +280,7 @@ pub async fn delete_user(
         NotAuthenticatedResponse,
         (status = 403, description = "Not the caller's own id, or a wrong password", body = HttpError),
         (status = 413, description = "Body over 64 KiB", body = HttpError),
-        (status = 429, description = "Too many password checks at once: retry after `Retry-After` seconds", body = HttpError),
+        (status = 429, description = "Too many rotations (rate limits per user and per client IP, or password hashing at capacity): retry after `Retry-After` seconds", body = HttpError),
         ValidationErrorResponse,
     ),
     security(("api_token" = []))
@@ -284,9 +288,11 @@ pub async fn delete_user(
 pub async fn rotate_token(
     caller: Caller,
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     path: PathParams,
     body: RawBody,
 ) -> Result<Response, ApiError> {
+    state.rate_limits.check_token_rotation(caller.id, ip)?;
     let mut input = Validator::new();
     let user_id = input.path_id(&path, "user_id");
     let rotate = input.body::<TokenRotate>(&body)?;

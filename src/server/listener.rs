@@ -26,30 +26,8 @@ use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 
 use super::connection::{Phase, Tracked, TrackedBody, TrackedIo};
+pub use crate::config::HttpLimits;
 use crate::telemetry::names;
-
-/// The connection limits (`HEADER_READ_TIMEOUT`, `IDLE_TIMEOUT`, `WRITE_TIMEOUT`,
-/// `HTTP_MAX_CONNECTIONS`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HttpLimits {
-    pub header_read_timeout: Duration,
-    pub idle_timeout: Duration,
-    pub write_timeout: Duration,
-    pub max_connections: usize,
-}
-
-impl Default for HttpLimits {
-    fn default() -> Self {
-        Self {
-            header_read_timeout: Duration::from_secs(10),
-            // Longer than the AWS ALB's 60 s idle timeout: the load balancer must be the one
-            // to close an idle connection, or it may send a request on a closing one (502).
-            idle_timeout: Duration::from_secs(75),
-            write_timeout: Duration::from_secs(30),
-            max_connections: 1024,
-        }
-    }
-}
 
 /// Why the server closed a connection (the `reason` label of `http_connections_closed_total`).
 #[derive(Debug, Clone, Copy)]

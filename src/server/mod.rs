@@ -37,6 +37,8 @@ pub fn state(config: &Config, store: Arc<dyn Store>) -> AppState {
         request_timeout: config.request_timeout,
         body_read_timeout: config.body_read_timeout,
         cors_allow_origins: config.cors_allow_origins.clone(),
+        rate_limits: crate::http::rate_limit::RateLimits::new(config.rate_limits),
+        proxy_trust: config.proxy_trust,
     })
 }
 

@@ -126,6 +126,18 @@ pub enum Deactivation {
     LastActiveUser,
 }
 
+/// What adopting a first admin did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FirstAdmin {
+    /// A new admin user with that email and token.
+    Created(i64),
+    /// The user with that email became an admin with that token.
+    Promoted(i64),
+    /// An active admin exists already: nothing changed.
+    AdminExists,
+}
+
 /// Pool figures for the metrics endpoint and the health check.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolStats {
@@ -154,6 +166,9 @@ pub trait Store: Send + Sync + 'static {
     /// Every user, active or not, by id (for the CLI).
     async fn accounts(&self) -> StoreResult<Vec<Account>>;
     async fn set_admin(&self, id: i64, admin: bool) -> StoreResult<bool>;
+    /// Makes `user` (by email) the first admin, with its token, unless an active admin
+    /// exists; atomic, and safe when two deployments run it at once.
+    async fn adopt_first_admin(&self, user: NewUser) -> StoreResult<FirstAdmin>;
     /// The active user holding the token with this selector.
     async fn token_owner(&self, selector: &str) -> StoreResult<Option<TokenOwner>>;
     /// Replaces a user's token (rotation): the old one stops working at once.

@@ -25,8 +25,8 @@ use crate::store::sql::{
     ITEM_COLUMNS, account_columns, acquiring, db_span, item_columns, items_sql, retrying, sql,
 };
 use crate::store::{
-    AppliedMigration, Backend, Change, ConnectError, ConnectFailure, Deactivation, PoolStats,
-    Store, StoreResult,
+    AppliedMigration, Backend, Change, ConnectError, ConnectFailure, Deactivation, FirstAdmin,
+    PoolStats, Store, StoreResult,
 };
 
 type Args = <Db as sqlx::Database>::Arguments;
@@ -190,6 +190,78 @@ impl SqlStore {
             done: false,
             version: 1,
         }))
+    }
+
+    async fn try_adopt_first_admin(&self, user: &NewUser) -> sqlx::Result<Option<FirstAdmin>> {
+        let mut tx = self.begin().await?;
+        let admins: i64 = sqlx::query_scalar(sql!(
+            Db,
+            "SELECT COUNT(*) FROM users WHERE is_admin = ? AND is_active = ?"
+        ))
+        .bind(true)
+        .bind(true)
+        .fetch_one(&mut *tx)
+        .await?;
+        if admins > 0 {
+            return Ok(Some(FirstAdmin::AdminExists));
+        }
+        let existing: Option<i64> = sqlx::query_scalar(sql!(
+            Db,
+            "SELECT id FROM users WHERE email = ?",
+            <Db as Dialect>::FOR_UPDATE
+        ))
+        .bind(user.email.clone())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let outcome = match existing {
+            Some(id) => {
+                sqlx::query(sql!(
+                    Db,
+                    "UPDATE users SET is_admin = ?, is_active = ?, token_selector = ?, \
+                     token_hash = ? WHERE id = ?"
+                ))
+                .bind(true)
+                .bind(true)
+                .bind(user.token_selector.clone())
+                .bind(user.token_hash.clone())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                FirstAdmin::Promoted(id)
+            }
+            None => {
+                let new = user.clone();
+                let inserted = <Db as Dialect>::insert_id(
+                    &mut tx,
+                    sql!(
+                        Db,
+                        "INSERT INTO users \
+                         (email, hashed_password, is_active, is_admin, token_selector, token_hash) \
+                         VALUES (?, ?, ?, ?, ?, ?)"
+                    ),
+                    move |query| {
+                        query
+                            .bind(new.email)
+                            .bind(new.password_hash)
+                            .bind(true)
+                            .bind(true)
+                            .bind(new.token_selector)
+                            .bind(new.token_hash)
+                    },
+                )
+                .await;
+                match inserted {
+                    Ok(id) => FirstAdmin::Created(id),
+                    // Another deployment adopted it a moment ago: look again.
+                    Err(sqlx::Error::Database(err)) if err.is_unique_violation() => {
+                        return Ok(None);
+                    }
+                    Err(err) => return Err(err),
+                }
+            }
+        };
+        tx.commit().await?;
+        Ok(Some(outcome))
     }
 
     /// Locks the item for a read-modify-write and checks `If-Match`.
@@ -426,6 +498,12 @@ impl Store for SqlStore {
         }
         .instrument(db_span(BACKEND, "set_admin"))
         .await
+    }
+
+    async fn adopt_first_admin(&self, user: NewUser) -> StoreResult<FirstAdmin> {
+        retrying("adopt_first_admin", || self.try_adopt_first_admin(&user))
+            .instrument(db_span(BACKEND, "adopt_first_admin"))
+            .await
     }
 
     async fn token_owner(&self, selector: &str) -> StoreResult<Option<TokenOwner>> {

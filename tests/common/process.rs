@@ -27,7 +27,12 @@ fn base_env(cmd: &mut Command) {
         .env("PORT", "0")
         .env("METRICS_PORT", "0")
         .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "info");
+        .env("RUST_LOG", "info")
+        // Tests sign up many users from one address; the limits' own tests set them.
+        .env("SIGNUP_RATE_PER_IP", "off")
+        .env("SIGNUP_RATE_TOTAL", "off")
+        .env("TOKEN_ROTATION_RATE_PER_USER", "off")
+        .env("TOKEN_ROTATION_RATE_PER_IP", "off");
 }
 
 impl Server {

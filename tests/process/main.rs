@@ -5,6 +5,7 @@
 mod common;
 
 mod adoption;
+mod bootstrap;
 mod cli;
 mod concurrency;
 mod end_to_end;
