@@ -80,6 +80,16 @@ pub const VARIABLES: &[Variable] = &[
         "",
         "the previous HMAC key, during a rotation",
     ),
+    var(
+        "BOOTSTRAP_ADMIN_EMAIL",
+        "",
+        "migrate: the first admin's email, when no admin exists yet (with BOOTSTRAP_ADMIN_TOKEN)",
+    ),
+    var(
+        "BOOTSTRAP_ADMIN_TOKEN",
+        "",
+        "migrate: the first admin's token, from the deployment's secret store (never printed)",
+    ),
     var("SIGNUP", "true", "false: only admins may create users"),
     var("AUTHZ", "team", "team or strict"),
     var(
@@ -790,5 +800,20 @@ mod tests {
         assert_eq!(c.request_timeout, Duration::from_millis(1500));
         assert_eq!(c.metrics_port, None);
         assert_eq!(c.authz, Authz::Strict);
+    }
+
+    proptest::proptest! {
+        /// Any value of any variable is a configuration or an error naming that variable.
+        #[test]
+        fn any_value_is_accepted_or_refused_by_name(index in 0..VARIABLES.len(), value in "\\PC{0,24}") {
+            let name = VARIABLES[index].name;
+            let result = config(&[(name, value.as_str()), ("LOG_FORMAT", "json")]);
+            if let Err(err) = result {
+                proptest::prop_assert!(
+                    VARIABLES.iter().any(|v| v.name == err.var),
+                    "{err} names a documented variable"
+                );
+            }
+        }
     }
 }

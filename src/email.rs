@@ -463,4 +463,30 @@ mod tests {
             Err("The email address is too long before the @-sign (1 character too many).".into())
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_an_answer_and_accepted_ones_have_one_at_sign_outside_quotes(text in "\\PC{0,40}") {
+            if check(&text).is_ok() {
+                proptest::prop_assert!(text.contains('@'));
+                proptest::prop_assert!(!text.contains(char::is_whitespace));
+            }
+        }
+
+        #[test]
+        fn an_unsafe_character_anywhere_is_refused_by_name(
+            local in "[a-z]{1,8}",
+            domain in "[a-z]{1,8}",
+            unsafe_char in proptest::sample::select(vec!['\u{200B}', '\u{202E}', '\u{FEFF}', '\u{AD}', '\u{2028}', '\u{3000}', '\u{E000}']),
+            in_domain: bool,
+        ) {
+            let address = if in_domain {
+                format!("{local}@{domain}{unsafe_char}.com")
+            } else {
+                format!("{local}{unsafe_char}@{domain}.com")
+            };
+            let refused = check(&address).unwrap_err();
+            proptest::prop_assert!(refused.starts_with("The email address contains unsafe characters: "), "{refused}");
+        }
+    }
 }

@@ -51,9 +51,66 @@ impl Modify for ApiTokenScheme {
 
 const OPENAPI_PATH: &str = "/openapi.json";
 
+/// OpenAPI links from the responses that create something to the operations on it, so that
+/// stateful tools (schemathesis) and readers can follow them: a new user's id to its routes,
+/// a new item's owner and id to the item's.
+pub fn add_links(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::link::LinkBuilder;
+    let user = [
+        "get_user",
+        "delete_user",
+        "rotate_token",
+        "create_item",
+        "list_user_items",
+    ];
+    let item = ["get_item", "update_item", "delete_item"];
+    let add = |openapi: &mut utoipa::openapi::OpenApi,
+               path: &str,
+               targets: &[&str],
+               params: &[(&str, &str)]| {
+        let Some(post) = openapi
+            .paths
+            .paths
+            .get_mut(path)
+            .and_then(|item| item.post.as_mut())
+        else {
+            return;
+        };
+        let Some(utoipa::openapi::RefOr::T(ok)) = post.responses.responses.get_mut("200") else {
+            return;
+        };
+        for target in targets {
+            let mut link = LinkBuilder::new().operation_id(*target);
+            for (name, expression) in params {
+                link = link.parameter(*name, *expression);
+            }
+            ok.links.insert(
+                (*target).to_owned(),
+                utoipa::openapi::RefOr::T(link.build()),
+            );
+        }
+    };
+    add(
+        openapi,
+        "/users",
+        &user,
+        &[("user_id", "$response.body#/id")],
+    );
+    add(
+        openapi,
+        "/users/{user_id}/items",
+        &item,
+        &[
+            ("user_id", "$response.body#/owner_id"),
+            ("item_id", "$response.body#/id"),
+        ],
+    );
+}
+
 /// Serves the document and Swagger UI. Swagger UI's files are stored gzipped in the binary;
 /// a client that does not accept gzip gets them decompressed (`assets::respond`).
-pub fn router(openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
+pub fn router(mut openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
+    add_links(&mut openapi);
     let openapi = Arc::new(openapi);
     let config = Arc::new(utoipa_swagger_ui::Config::from(OPENAPI_PATH));
     let ui = move |file: Option<Path<String>>, request: HeaderMap| {

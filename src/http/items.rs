@@ -450,4 +450,21 @@ mod tests {
         assert_eq!(expected_version(&if_match("W/\"4-1\""), 5), Some(0));
         assert_eq!(expected_version(&if_match("garbage"), 5), Some(0));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn if_match_finds_any_version_of_its_item(id in 1i64.., version in 1i64.., other in 1i64.., weak: bool) {
+            proptest::prop_assume!(other != id);
+            let tag = |id: i64, v: i64| format!("{}\"{id}-{v}\"", if weak { "W/" } else { "" });
+            let list = format!("{}, {}", tag(other, 7), tag(id, version));
+            proptest::prop_assert_eq!(expected_version(&if_match(&list), id), Some(version));
+            proptest::prop_assert_eq!(expected_version(&if_match(&tag(other, version)), id), Some(0));
+        }
+
+        #[test]
+        fn any_if_match_is_an_answer(value in "[ -~]{0,40}") {
+            // Never a panic, and never a version that could match by accident of parsing.
+            let _ = expected_version(&if_match(&value), 5);
+        }
+    }
 }

@@ -98,6 +98,10 @@ impl Tracked {
         }
     }
 
+    pub fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::SeqCst)
+    }
+
     /// Asks the connection's task to drop the connection (once).
     pub fn kill(&self) -> bool {
         let first = !self.killed.swap(true, Ordering::SeqCst);

@@ -128,8 +128,10 @@ impl Registry {
 
 /// Closes the connection that has waited longest for a head or a next request.
 fn evict_oldest(open: &HashMap<u64, Arc<Tracked>>) -> bool {
+    // One already told to close is on its way out: make room with another one.
     let oldest = open
         .values()
+        .filter(|tracked| !tracked.is_killed())
         .filter_map(|tracked| match tracked.phase() {
             Phase::Idle { since } | Phase::Head { since } => Some((since, tracked)),
             Phase::Busy => None,

@@ -7,6 +7,7 @@ mod common;
 mod auth;
 mod authz;
 mod docs;
+mod generated;
 mod headers;
 mod items;
 mod listing;

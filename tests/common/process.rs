@@ -38,7 +38,20 @@ fn base_env(cmd: &mut Command) {
 impl Server {
     /// Starts `todo-api serve` with `env` and waits until it listens.
     pub fn start(env: &[(&str, &str)]) -> Server {
-        let mut cmd = Command::new(BIN);
+        Self::start_wrapped(&[], env)
+    }
+
+    /// `start`, run through `wrapper` (e.g. `prlimit --nofile=256 --`), which must exec
+    /// the binary so that the child's pid is the server's.
+    pub fn start_wrapped(wrapper: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(BIN);
+                cmd
+            }
+            None => Command::new(BIN),
+        };
         base_env(&mut cmd);
         cmd.arg("serve")
             .envs(env.iter().copied())
@@ -126,6 +139,42 @@ impl Server {
             .iter()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect()
+    }
+
+    /// A field of `/proc/PID/status` in KiB (`VmRSS`, `VmHWM`: the peak).
+    pub fn memory_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the server's /proc status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("{field} in /proc status"))
+    }
+
+    /// How many sockets the server process holds open (listeners and connections).
+    pub fn open_sockets(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .expect("the server's fds")
+            .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+            .filter(|target| target.to_string_lossy().starts_with("socket:"))
+            .count()
+    }
+
+    /// The Prometheus text of the metrics listener.
+    pub async fn metrics_text(&self) -> String {
+        let url = format!(
+            "{}/metrics",
+            self.metrics.as_ref().expect("metrics enabled")
+        );
+        self.http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     pub fn signal(&self, signal: &str) {

@@ -478,3 +478,76 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod props {
+    //! Python's JSON against serde_json's: every document serde_json accepts, Python accepts
+    //! with the same value; arbitrary text is an answer, never a panic.
+
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::*;
+
+    fn same(py: &PyValue, json: &Value) -> bool {
+        match (py, json) {
+            (PyValue::Null, Value::Null) => true,
+            (PyValue::Bool(a), Value::Bool(b)) => a == b,
+            (PyValue::Int(text), Value::Number(n)) => *text == n.to_string(),
+            // (serde_json keeps the literal; Python rounds it, overflowing to infinity.)
+            (PyValue::Float(x), Value::Number(n)) => n.to_string().parse::<f64>().ok() == Some(*x),
+            (PyValue::Str(a), Value::String(b)) => a == b,
+            (PyValue::List(a), Value::Array(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y))
+            }
+            (PyValue::Dict(a), Value::Object(b)) => {
+                a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| same(v, w)))
+            }
+            _ => false,
+        }
+    }
+
+    /// JSON-like text: real JSON, and near misses made from the same pieces.
+    fn jsonish() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("null".to_owned()),
+            Just("true".to_owned()),
+            Just("NaN".to_owned()),
+            "-?(0|[1-9][0-9]{0,25})(\\.[0-9]{1,8})?([eE][-+]?[0-9]{1,3})?",
+            "\"([a-z ]|\\\\[nt\"\\\\/]|\\\\u[0-9a-fA-F]{4}|é|😀){0,6}\"",
+            "[\\[\\]{},:\" 0-9a-z\\\\]{1,4}",
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                prop::collection::vec(("\"[a-c]{1,2}\"", inner), 0..5).prop_map(|v| {
+                    let body: Vec<String> =
+                        v.into_iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                    format!("{{{}}}", body.join(", "))
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn python_accepts_what_serde_json_accepts_with_the_same_value(text in jsonish()) {
+            let python = parse(&text);
+            if let Ok(json) = serde_json::from_str::<Value>(&text) {
+                match &python {
+                    Ok(py) => prop_assert!(same(py, &json), "{text}: {py:?} vs {json}"),
+                    Err(err) => prop_assert!(false, "{text}: Python refused ({err:?}), serde_json read {json}"),
+                }
+            }
+            if let Err(PyJsonError::Decode(_, position)) = python {
+                prop_assert!(position <= text.chars().count());
+            }
+        }
+
+        #[test]
+        fn any_text_is_an_answer(text in "\\PC{0,64}") {
+            let _ = parse(&text);
+        }
+    }
+}

@@ -155,3 +155,92 @@ impl Validator {
         read_model(body, &mut self.errors)
     }
 }
+
+#[cfg(test)]
+mod props {
+    //! Property tests of the query parsers: any input is an answer (a value or pydantic's
+    //! error), never a panic, and well-formed input round-trips.
+
+    use proptest::prelude::*;
+    use time::Month;
+
+    use super::*;
+
+    fn query(pairs: &[(&str, &str)]) -> QueryParams {
+        let mut text = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in pairs {
+            text.append_pair(k, v);
+        }
+        QueryParams::parse(Some(&text.finish()))
+    }
+
+    proptest! {
+        #[test]
+        fn any_day_written_yyyymmdd_reads_back(y in 0i32..=9999, m in 1u8..=12, d in 1u8..=31) {
+            let month = Month::try_from(m).unwrap();
+            prop_assume!(d <= time::util::days_in_month(month, y));
+            let text = format!("{y:04}{m:02}{d:02}");
+            let mut input = Validator::new();
+            let day = input.query_day(&query(&[("date", &text)]), "date");
+            prop_assert!(input.finish().is_ok());
+            prop_assert_eq!(day, Some(Some(Date::from_calendar_date(y, month, d).unwrap())));
+        }
+
+        #[test]
+        fn anything_else_is_a_value_error_at_query_date(text in "\\PC{0,12}") {
+            prop_assume!(!(text.len() == 8 && text.bytes().all(|b| b.is_ascii_digit())));
+            let mut input = Validator::new();
+            let day = input.query_day(&query(&[("date", &text)]), "date");
+            prop_assert_eq!(day, None);
+            match input.finish() {
+                Err(ApiError::Validation(errors)) => {
+                    prop_assert_eq!(errors.len(), 1);
+                    prop_assert_eq!(&errors[0].loc, &vec![json!("query"), json!("date")]);
+                }
+                other => prop_assert!(false, "expected a 422, got {other:?}"),
+            }
+        }
+
+        #[test]
+        fn skip_and_limit_are_in_bounds_or_422(skip in "\\PC{0,24}", limit in "\\PC{0,24}") {
+            let mut input = Validator::new();
+            let page = input.page(&query(&[("skip", &skip), ("limit", &limit)]));
+            match (page, input.finish()) {
+                (Some(page), Ok(())) => {
+                    prop_assert!(page.skip >= 0);
+                    prop_assert!((0..=MAX_LIMIT).contains(&page.limit));
+                }
+                (None, Err(ApiError::Validation(errors))) => prop_assert!(!errors.is_empty()),
+                (page, result) => prop_assert!(false, "{page:?} with {result:?}"),
+            }
+        }
+
+        #[test]
+        fn integers_read_back_whatever_their_padding(n in any::<i64>(), pad in "[ \\t]{0,3}", zeros in 0usize..4) {
+            let fraction = if zeros > 0 { format!(".{}", "0".repeat(zeros)) } else { String::new() };
+            prop_assert_eq!(parse_int(&format!("{pad}{n}{fraction}{pad}")), Some(i128::from(n)));
+        }
+
+        #[test]
+        fn done_takes_pydantic_spellings_in_any_case(word in "(true|false|yes|no|on|off|t|f|y|n|1|0)", upper in any::<u16>()) {
+            let spelled: String = word
+                .chars()
+                .enumerate()
+                .map(|(n, c)| if upper >> (n % 16) & 1 == 1 { c.to_ascii_uppercase() } else { c })
+                .collect();
+            let expected = matches!(word.as_str(), "true" | "yes" | "on" | "t" | "y" | "1");
+            let mut input = Validator::new();
+            let done = input.query_bool(&query(&[("done", &spelled)]), "done");
+            prop_assert_eq!(done, Some(Some(expected)));
+        }
+
+        #[test]
+        fn any_other_done_is_bool_parsing(text in "\\PC{0,8}") {
+            let known = ["true", "false", "yes", "no", "on", "off", "t", "f", "y", "n", "1", "0"];
+            prop_assume!(!known.contains(&text.to_lowercase().as_str()));
+            let mut input = Validator::new();
+            prop_assert_eq!(input.query_bool(&query(&[("done", &text)]), "done"), None);
+            prop_assert!(input.finish().is_err());
+        }
+    }
+}
