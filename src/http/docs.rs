@@ -107,10 +107,68 @@ pub fn add_links(openapi: &mut utoipa::openapi::OpenApi) {
     );
 }
 
+/// The answers every operation can give from the layers around its handler, which the
+/// handlers' own annotations would have to repeat: limits on the request line and headers
+/// (414, 431), the request timeout and an unavailable database (503, all but `/livez`), and
+/// for operations with a body its reading (400, 408, 413).
+pub fn add_common_responses(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("HttpError")))
+                    .build(),
+            )
+            .build()
+    };
+    let common = [
+        ("414", "Request line over 8 KiB", true),
+        ("431", "Headers over 32 KiB or 100 fields", true),
+    ];
+    let with_body = [
+        ("400", "The body is not UTF-8, or nested deeper than Python's JSON parser allows"),
+        ("408", "The body did not arrive within BODY_READ_TIMEOUT"),
+        ("413", "Body over 64 KiB"),
+    ];
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let operations = [
+            item.get.as_mut(),
+            item.post.as_mut(),
+            item.patch.as_mut(),
+            item.delete.as_mut(),
+            item.put.as_mut(),
+        ];
+        for operation in operations.into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            for (status, description, _) in common {
+                responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| error(description).into());
+            }
+            if path != "/livez" {
+                responses.entry("503".to_owned()).or_insert_with(|| {
+                    error("The database is unavailable, or the request took longer than REQUEST_TIMEOUT").into()
+                });
+            }
+            if operation.request_body.is_some() {
+                for (status, description) in with_body {
+                    responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error(description).into());
+                }
+            }
+        }
+    }
+}
+
 /// Serves the document and Swagger UI. Swagger UI's files are stored gzipped in the binary;
 /// a client that does not accept gzip gets them decompressed (`assets::respond`).
 pub fn router(mut openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
     add_links(&mut openapi);
+    add_common_responses(&mut openapi);
     let openapi = Arc::new(openapi);
     let config = Arc::new(utoipa_swagger_ui::Config::from(OPENAPI_PATH));
     let ui = move |file: Option<Path<String>>, request: HeaderMap| {

@@ -147,6 +147,14 @@ pub async fn create_item(
     Ok(with_etag(item))
 }
 
+/// A calendar day written YYYYMMDD, as a regular expression (so that a client reading the
+/// document knows which texts are days): month lengths and leap years included.
+pub const CALENDAR_DAY: &str = concat!(
+    "^(?:[0-9]{4}(?:(?:0[13578]|1[02])(?:0[1-9]|[12][0-9]|3[01])",
+    "|(?:0[469]|11)(?:0[1-9]|[12][0-9]|30)|02(?:0[1-9]|1[0-9]|2[0-8]))",
+    "|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)0229)$"
+);
+
 /// The `date` and `done` filters of the three item listings, in the OpenAPI document.
 pub struct ItemFilterQuery;
 
@@ -154,7 +162,7 @@ impl IntoParams for ItemFilterQuery {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
         let date = ObjectBuilder::new()
             .schema_type(Type::String)
-            .pattern(Some(r"^\d{8}$"))
+            .pattern(Some(CALENDAR_DAY))
             .examples(["20230103"]);
         let done = ObjectBuilder::new().schema_type(Type::Boolean);
         vec![
@@ -465,6 +473,24 @@ mod tests {
         fn any_if_match_is_an_answer(value in "[ -~]{0,40}") {
             // Never a panic, and never a version that could match by accident of parsing.
             let _ = expected_version(&if_match(&value), 5);
+        }
+    }
+
+    /// The document's pattern for `date` accepts exactly the texts the validator accepts:
+    /// every YYYYMMDD around the century rules and at both ends of the range.
+    #[test]
+    fn the_calendar_day_pattern_is_the_validator() {
+        let pattern = regex::Regex::new(CALENDAR_DAY).unwrap();
+        let format = time::macros::format_description!("[year][month][day]");
+        let years = (0..=8).chain(1896..=2404).chain(9990..=9999);
+        for year in years {
+            for month in 0..=13 {
+                for day in 0..=32 {
+                    let text = format!("{year:04}{month:02}{day:02}");
+                    let valid = time::Date::parse(&text, &format).is_ok();
+                    assert_eq!(pattern.is_match(&text), valid, "{text}");
+                }
+            }
         }
     }
 }

@@ -22,6 +22,10 @@ use crate::domain::{Account, User, UserWithToken};
 use crate::store::Deactivation;
 use crate::telemetry::names;
 
+/// Addresses not at a special-use or reserved domain (RFC 6761 and the like).
+const NOT_SPECIAL_USE: &str =
+    r"^(?![^@]*@(?:[^@]*\.)?(?:arpa|invalid|local|localhost|onion|test)\.?$)";
+
 const PASSWORD: Len = Len {
     min: MIN_PASSWORD,
     max: None,
@@ -51,6 +55,8 @@ impl utoipa::PartialSchema for UserCreate {
         let email = ObjectBuilder::new()
             .schema_type(Type::String)
             .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
+            // Special-use domains are refused (as python-email-validator refuses them).
+            .pattern(Some(NOT_SPECIAL_USE))
             .examples(["deadpool@example.com"]);
         let password = PASSWORD
             .schema(false)

@@ -5,23 +5,49 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 use serde_json::{Value, json};
-use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::{PartialSchema, ToSchema};
 
 /// One pydantic error: what was wrong (`type`, `msg`), where (`loc`), with what (`input`),
 /// and the limits involved (`ctx`, only where pydantic gives one).
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FieldError {
     #[serde(rename = "type")]
     pub kind: Cow<'static, str>,
-    #[schema(value_type = Vec<Object>)]
     pub loc: Vec<Value>,
     pub msg: String,
-    #[schema(value_type = Object)]
     pub input: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     pub ctx: Option<Value>,
 }
+
+impl PartialSchema for FieldError {
+    fn schema() -> RefOr<Schema> {
+        let text = || ObjectBuilder::new().schema_type(Type::String);
+        // `["body", "title"]`, `["query", "limit"]`, `["body", 12]` (a JSON error's offset).
+        let place = SchemaType::from_iter([Type::String, Type::Integer]);
+        let loc = ArrayBuilder::new().items(ObjectBuilder::new().schema_type(place));
+        ObjectBuilder::new()
+            .property("type", text())
+            .required("type")
+            .property("loc", loc)
+            .required("loc")
+            .property("msg", text())
+            .required("msg")
+            .property(
+                "input",
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::AnyValue)
+                    .description(Some("What was sent there: any JSON value")),
+            )
+            .required("input")
+            .property("ctx", ObjectBuilder::new().schema_type(Type::Object))
+            .into()
+    }
+}
+
+impl ToSchema for FieldError {}
 
 /// Why a value is not a `bool`, in pydantic's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
