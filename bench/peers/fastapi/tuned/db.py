@@ -102,4 +102,4 @@ def from_env():
     if url.startswith("sqlite:"):
         # SQLAlchemy's form: sqlite:///relative/path, sqlite:////absolute/path
         return Sqlite(url.removeprefix("sqlite:///"))
-    return Postgres(url.replace("postgresql+psycopg2://", "postgresql://"))
+    return Postgres(url)
