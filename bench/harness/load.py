@@ -63,7 +63,7 @@ def sample_requests(scenario: Scenario, data: dict, n: int = 2000) -> tuple[list
     return [make() for _ in range(n)], body
 
 
-def oha(base: str, scenario: Scenario, rate: float, seconds: int, connections: int,
+def oha(base: str, scenario: Scenario, rate: float, seconds: float, connections: int,
         data: dict, workdir: Path, paths: list[str] | None = None) -> dict:
     """A fixed-rate run: `rate` requests per second whatever the server's speed, latency
     measured from when each request was due (--latency-correction)."""
@@ -77,7 +77,7 @@ def oha(base: str, scenario: Scenario, rate: float, seconds: int, connections: i
         # One worker thread on the one load core; -w: requests in flight at the deadline
         # are awaited rather than counted as aborted.
         "taskset", "-c", LOAD_CORE, "oha", "--no-tui", "--output-format", "json",
-        "--worker-threads", "1", "-w", "-z", f"{seconds}s", "-q", f"{max(rate, 1):.0f}", "--latency-correction",
+        "--worker-threads", "1", "-w", "-z", f"{int(seconds * 1000)}ms", "-q", f"{max(rate, 1):.0f}", "--latency-correction",
         "-c", str(connections), "-m", scenario.method, "-H", f"X-API-TOKEN: {data['token']}",
         "--urls-from-file", str(urls),
     ]

@@ -115,14 +115,15 @@ def postgres_pinned(admin_url: str):
     """Puts every PostgreSQL process on POSTGRES_CORE (new backends inherit the postmaster's
     affinity) and gives each its old affinity back afterwards, since the server is shared."""
     saved = {}
-    for pid in _postgres_pids(admin_url):
+    pids = _postgres_pids(admin_url)
+    for pid in pids:
         with contextlib.suppress(OSError):
             saved[pid] = os.sched_getaffinity(pid)
             os.sched_setaffinity(pid, {int(POSTGRES_CORE)})
     try:
         yield
     finally:
-        default = saved.get(min(saved)) if saved else None
+        default = saved.get(pids[0])  # the postmaster's: what its children had
         for pid in _postgres_pids(admin_url):
             with contextlib.suppress(OSError, TypeError):
                 os.sched_setaffinity(pid, saved.get(pid, default))

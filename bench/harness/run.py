@@ -84,7 +84,7 @@ class Bench:
             shutil.copyfile(tpl["path"], dst["path"])
             return dst
         if template not in self.templates:
-            self.psql(f"DROP DATABASE IF EXISTS {template}")
+            self.psql(f"DROP DATABASE IF EXISTS {template} WITH (FORCE)")
             self.psql(f"CREATE DATABASE {template}")
             self.create_schema(schema, tpl)
             seed.seed(tpl["todo"], users, items)
@@ -147,6 +147,7 @@ class Bench:
         name = f"{peer.key}-{backend}"
         srv = self.server(peer, backend, urls, name)
         out = {"peer": peer.key, "backend": backend, "ready_ms": srv.start()}
+        self.results["sessions"][name] = out  # its own latency rates read its maxima
         self.log(f"{name}: ready in {out['ready_ms']:.0f} ms")
         time.sleep(1)
         out["rss_idle_kib"] = srv.rss_kib()
@@ -170,7 +171,6 @@ class Bench:
                          f"p99 {r['p99_ms']:.2f} ms, {r['errors']} errors")
         finally:
             out["log_lines"] = srv.stop()
-        self.results["sessions"][name] = out
 
     def latency_rate(self, backend: str, scenario: str) -> float:
         """Half of the FastAPI peer's best measured throughput for the scenario."""
