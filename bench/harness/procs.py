@@ -22,9 +22,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def status_of(url: str, timeout: float = 1.0) -> int | None:
+def status_of(url: str, timeout: float = 1.0, headers: dict | None = None) -> int | None:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        request = urllib.request.Request(url, headers=headers or {})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status
     except urllib.error.HTTPError as err:
         return err.code
@@ -35,11 +36,12 @@ def status_of(url: str, timeout: float = 1.0) -> int | None:
 class Server:
     """A server under test. Its stdout and stderr go into a pipe read on the load core, as
     a container runtime reads a task's stdout: the server pays for writing its logs, not for
-    storing them. The reader keeps the first 64 KiB (a sample to inspect) and counts lines."""
+    storing them. The reader keeps the first and last 64 KiB and counts the lines."""
 
     def __init__(self, name: str, argv: list[str], env: dict, cwd: Path, logs: Path):
         self.name, self.argv, self.env, self.cwd = name, argv, env, cwd
         self.log_head = logs / f"{name}.log"
+        self.log_tail = logs / f"{name}.tail.log"
         self.log_lines = logs / f"{name}.lines"
         self.port = int(env["PORT"])
         self.base = f"http://127.0.0.1:{self.port}"
@@ -47,7 +49,8 @@ class Server:
     def start(self, ready_path: str = "/health-check", timeout: float = 60.0) -> float:
         """Starts the server; returns milliseconds from the spawn to the first 200 on
         `ready_path` (polled every millisecond)."""
-        drain = f"tee -p >(head -c 65536 > '{self.log_head}') | wc -l > '{self.log_lines}'"
+        drain = (f"tee -p >(head -c 65536 > '{self.log_head}') >(tail -c 65536 > '{self.log_tail}')"
+                 f" | wc -l > '{self.log_lines}'")
         self.reader = subprocess.Popen(
             ["taskset", "-c", LOAD_CORE, "bash", "-c", drain], stdin=subprocess.PIPE
         )
@@ -65,6 +68,20 @@ class Server:
             time.sleep(0.001)
         self.stop()
         raise RuntimeError(f"{self.name} did not become ready; see {self.log_head}")
+
+    def settle(self, token: str, limit: float = 180.0) -> float:
+        """Waits until the server has worked off what the last run left behind: wrk stops
+        sending, but a saturated peer may still be busy for many seconds (queued requests,
+        connections waiting for its database pool). Done when a read through the database
+        (user 1's item 1) comes back 200 within 100 ms; returns the seconds waited."""
+        started = time.monotonic()
+        while time.monotonic() - started < limit:
+            sent = time.monotonic()
+            ok = status_of(self.base + "/users/1/items/1", limit, {"X-API-TOKEN": token}) == 200
+            if ok and time.monotonic() - sent < 0.1:
+                break
+            time.sleep(0.2)
+        return time.monotonic() - started
 
     @property
     def pid(self) -> int:

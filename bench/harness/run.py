@@ -120,6 +120,7 @@ class Bench:
         per 1,000 answered requests and the largest RSS seen during the runs."""
         if self.mode.warmup:
             load.wrk(srv.base, scenario, connections, self.mode.warmup, self.data)
+            self.settle(srv)
         runs, peak = [], [0]
         for _ in range(self.mode.reps):
             stop = threading.Event()
@@ -135,6 +136,7 @@ class Bench:
             run["cpu_s_per_1k"] = (srv.cpu_seconds() - cpu) / max(run["good"], 1) * 1000
             stop.set()
             sampler.join()
+            run["settle_s"] = self.settle(srv)
             runs.append(run)
         median = sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
         return median | {
@@ -142,6 +144,12 @@ class Bench:
             "cpu_s_per_1k": statistics.median(r["cpu_s_per_1k"] for r in runs),
             "rss_peak_kib": peak[0],
         }
+
+    def settle(self, srv: procs.Server) -> float:
+        waited = srv.settle(self.data["token"])
+        if waited > 1:
+            self.log(f"{srv.name}: {waited:.1f} s to work off the previous run")
+        return waited
 
     def session(self, peer: Peer, backend: str, urls: dict | None, scenarios, latency: bool):
         name = f"{peer.key}-{backend}"
@@ -166,6 +174,7 @@ class Bench:
                 rate = self.latency_rate(backend, scenario.key)
                 r = load.oha(srv.base, scenario, rate, self.mode.latency_seconds,
                              self.mode.latency_connections, self.data, self.work)
+                r["settle_s"] = self.settle(srv)
                 out["latency"][scenario.key] = r
                 self.log(f"{name} {scenario.key} @{rate:.0f}/s: p50 {r['p50_ms']:.2f} ms, "
                          f"p99 {r['p99_ms']:.2f} ms, {r['errors']} errors")

@@ -66,8 +66,11 @@ fn draw_panel(
         .iter()
         .flat_map(|s| s.values.iter().flatten().copied())
         .chain(panel.lines.iter().map(|l| l.value));
-    let max = all.fold(1.0f64, f64::max);
-    let (y_min, y_max) = (1.0, max * 3.0);
+    let (min, max) = all.fold((f64::MAX, 1.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    // From the power of ten below the smallest bar; headroom above for the value labels and
+    // the legend.
+    let y_min = 10f64.powf((min.max(1.0) / 2.0).log10().floor());
+    let y_max = max * 12.0;
     let mut chart = ChartBuilder::on(area)
         .caption(&panel.name, ("sans-serif", 18))
         .margin(8)

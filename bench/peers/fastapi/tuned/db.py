@@ -1,6 +1,7 @@
 """The tuned peer's database access: raw SQL on asyncpg or aiosqlite, one statement text per
 query (written with `?`, numbered for PostgreSQL), rows returned as dicts ready for orjson."""
 
+import asyncio
 import os
 from datetime import datetime
 
@@ -60,6 +61,7 @@ class Sqlite:
     async def open(self):
         self.reader = await self.connect()
         self.writer = await self.connect()
+        self.write_lock = asyncio.Lock()
 
     async def close(self):
         await self.reader.close()
@@ -75,10 +77,13 @@ class Sqlite:
             return [item_of(r) for r in await cursor.fetchall()]
 
     async def write_one(self, text: str, *args):
-        async with self.writer.execute(text, args) as cursor:
-            row = await cursor.fetchone()
-        await self.writer.commit()
-        return item_of(row) if row is not None else None
+        # One transaction at a time on the one writer connection: coroutines interleave, and
+        # a commit must not land in the middle of another request's statement.
+        async with self.write_lock:
+            async with self.writer.execute(text, args) as cursor:
+                rows = await cursor.fetchall()
+            await self.writer.commit()
+        return item_of(rows[0]) if rows else None
 
     @staticmethod
     def timestamp(at: datetime):
