@@ -125,8 +125,19 @@ def errors_note(results):
         for scenario, run in s["latency"].items():
             if run["errors"]:
                 notes.append(f"{name} {scenario} at a fixed rate: {run['errors']} failed")
-    return ("Runs with failed requests (not counted in the figures): " + "; ".join(notes) + "."
+    text = ("Runs with failed requests (not counted in the figures): " + "; ".join(notes) + "."
             if notes else "Every request of every run was answered 2xx.")
+    slow = []
+    for name, s in results["sessions"].items():
+        waits = [run.get("settle_s", 0) for by_c in s["throughput"].values() for run in by_c.values()]
+        waits += [run.get("settle_s", 0) for run in s["latency"].values()]
+        if waits and max(waits) > 1:
+            slow.append(f"{name} (up to {max(waits):.0f} s)")
+    if slow:
+        text += (" After a run the harness waits until the server answers a database read "
+                 "within 100 ms again; these needed more than a second to work off their "
+                 "backlog: " + ", ".join(slow) + ".")
+    return text
 
 
 def latency_table(results, t):
@@ -159,8 +170,8 @@ def resources_table(results, t):
     env = results["environment"]
     top = max(m["connections"])
     head = (f"| server | database | ready ms | RSS idle MiB | RSS peak at {top} conn. MiB "
-            f"| CPU s / 1,000 req. ({config.SCENARIO[COST_SCENARIO].short}) | size MiB |\n"
-            "|---|---|--:|--:|--:|--:|--:|\n")
+            f"| CPU s / 1,000 req. ({config.SCENARIO[COST_SCENARIO].short}) | size MiB "
+            "| log lines |\n|---|---|--:|--:|--:|--:|--:|--:|\n")
     rows = []
     for name, s in results["sessions"].items():
         peak = max((r.get("rss_peak_kib", 0) for by_c in s["throughput"].values()
@@ -169,7 +180,8 @@ def resources_table(results, t):
         size = env["sizes_bytes"].get(s["peer"])
         rows.append(f"| {PEERS.get(s['peer'], 'ceiling')} | {BACKEND_LABEL[s['backend']]} | "
                     f"{s['ready_ms']:.0f} | {mib(s['rss_idle_kib']):.1f} | {fmt_n(mib(peak), 1)} | "
-                    f"{fmt_n(cost and cost['cpu_s_per_1k'], 3)} | {fmt_n(size and size / 2**20, 1)} |")
+                    f"{fmt_n(cost and cost['cpu_s_per_1k'], 3)} | {fmt_n(size and size / 2**20, 1)} | "
+                    f"{fmt_n(s.get('log_lines'))} |")
         if s["peer"] == "todo-api":
             where = BACKEND_LABEL[s["backend"]]
             t.check(f"RSS idle, {where}", f"{mib(s['rss_idle_kib']):.1f} MiB", "< 20 MB",
@@ -263,7 +275,8 @@ def markdown(results):
                  reference_tables(results, t))
     parts.append("#### Memory, start-up, CPU and size\n\n" + resources_table(results, t) +
                  "\n\nSize: the release binary for todo-api and the ceiling; the virtualenv "
-                 "(FastAPI and its dependencies, without Python itself) for the peers.")
+                 "(FastAPI and its dependencies, without Python itself) for the peers. Log "
+                 "lines: what the server wrote to stdout during its session (its access log).")
     parts.append("#### Cost per million requests\n\n" + cost_table(results))
     parts.append("#### Targets (issue 9)\n\n" + summary_table(t))
     return "\n\n".join(parts) + "\n"
