@@ -40,15 +40,18 @@ class Server:
 
     def __init__(self, name: str, argv: list[str], env: dict, cwd: Path, logs: Path):
         self.name, self.argv, self.env, self.cwd = name, argv, env, cwd
-        self.log_head = logs / f"{name}.log"
-        self.log_tail = logs / f"{name}.tail.log"
-        self.log_lines = logs / f"{name}.lines"
+        self.logs = logs
         self.port = int(env["PORT"])
+        self.starts = 0
         self.base = f"http://127.0.0.1:{self.port}"
 
     def start(self, ready_path: str = "/health-check", timeout: float = 60.0) -> float:
         """Starts the server; returns milliseconds from the spawn to the first 200 on
-        `ready_path` (polled every millisecond)."""
+        `ready_path` (polled every millisecond). Again after `stop`: a restart."""
+        self.starts += 1
+        stem = self.logs / (self.name if self.starts == 1 else f"{self.name}.{self.starts}")
+        self.log_head, self.log_tail = Path(f"{stem}.log"), Path(f"{stem}.tail.log")
+        self.log_lines = Path(f"{stem}.lines")  # a restart keeps the earlier logs
         drain = (f"tee -p >(head -c 65536 > '{self.log_head}') >(tail -c 65536 > '{self.log_tail}')"
                  f" | wc -l > '{self.log_lines}'")
         self.reader = subprocess.Popen(
@@ -69,19 +72,27 @@ class Server:
         self.stop()
         raise RuntimeError(f"{self.name} did not become ready; see {self.log_head}")
 
-    def settle(self, token: str, limit: float = 180.0) -> float:
+    def settle(self, token: str, limit: float = 120.0, stalled: float = 5.0) -> tuple[float, bool]:
         """Waits until the server has worked off what the last run left behind: wrk stops
-        sending, but a saturated peer may still be busy for many seconds (queued requests,
+        sending, but a saturated peer may still be busy for a while (queued requests,
         connections waiting for its database pool). Done when a read through the database
-        (user 1's item 1) comes back 200 within 100 ms; returns the seconds waited."""
+        (user 1's item 1) comes back 200 within 100 ms. Returns (seconds waited, wedged):
+        wedged when it neither answers nor uses CPU for `stalled` seconds (a deadlock, not a
+        backlog), or has not settled within `limit`."""
         started = time.monotonic()
+        cpu, progress = self.cpu_seconds(), started
         while time.monotonic() - started < limit:
             sent = time.monotonic()
-            ok = status_of(self.base + "/users/1/items/1", limit, {"X-API-TOKEN": token}) == 200
+            ok = status_of(self.base + "/users/1/items/1", 1.0, {"X-API-TOKEN": token}) == 200
             if ok and time.monotonic() - sent < 0.1:
+                return time.monotonic() - started, False
+            now_cpu = self.cpu_seconds()
+            if now_cpu - cpu > 0.05:
+                cpu, progress = now_cpu, time.monotonic()
+            elif time.monotonic() - progress > stalled:
                 break
             time.sleep(0.2)
-        return time.monotonic() - started
+        return time.monotonic() - started, True
 
     @property
     def pid(self) -> int:

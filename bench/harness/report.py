@@ -37,11 +37,16 @@ def ceiling(results, c):
 
 
 def ratio(a, b):
-    return a / b if a is not None and b else None
+    """a / b; infinite when b served nothing at all (a deadlocked peer) and a did."""
+    if a is None or b is None:
+        return None
+    if b == 0:
+        return float("inf") if a > 0 else None
+    return a / b
 
 
 def fmt_x(v):
-    return "-" if v is None else f"x{v:.1f}" if v < 100 else f"x{v:.0f}"
+    return "-" if v is None else "x∞" if v == float("inf") else f"x{v:.1f}" if v < 100 else f"x{v:.0f}"
 
 
 def fmt_pct(v):
@@ -133,6 +138,12 @@ def errors_note(results):
         waits += [run.get("settle_s", 0) for run in s["latency"].values()]
         if waits and max(waits) > 1:
             slow.append(f"{name} (up to {max(waits):.0f} s)")
+    wedged = [f"{name} after {r['after']} ({r['waited_s']:.0f} s without an answer)"
+              for name, s in results["sessions"].items() for r in s.get("restarts", [])]
+    if wedged:
+        text += (" Servers that stopped answering and using CPU (deadlocked) and were "
+                 "restarted on the same data; a run that wedged its server is not repeated: "
+                 + "; ".join(wedged) + ".")
     if slow:
         text += (" After a run the harness waits until the server answers a database read "
                  "within 100 ms again; these needed more than a second to work off their "

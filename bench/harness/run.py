@@ -118,10 +118,11 @@ class Bench:
     def measure(self, srv: procs.Server, scenario: config.Scenario, connections: int) -> dict:
         """Warm-up, then `reps` runs; the median run by throughput is reported, with CPU time
         per 1,000 answered requests and the largest RSS seen during the runs."""
+        what = f"{scenario.key} at {connections} connections"
         if self.mode.warmup:
             load.wrk(srv.base, scenario, connections, self.mode.warmup, self.data)
-            self.settle(srv)
-        runs, peak = [], [0]
+            self.settle(srv, f"the warm-up of {what}")
+        runs, peak, wedged = [], [0], False
         for _ in range(self.mode.reps):
             stop = threading.Event()
 
@@ -136,25 +137,37 @@ class Bench:
             run["cpu_s_per_1k"] = (srv.cpu_seconds() - cpu) / max(run["good"], 1) * 1000
             stop.set()
             sampler.join()
-            run["settle_s"] = self.settle(srv)
+            run["settle_s"], wedged = self.settle(srv, what)
             runs.append(run)
+            if wedged:  # it would only wedge again: the runs so far are the figure
+                break
         median = sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
         return median | {
             "rps_runs": [round(r["rps"], 1) for r in runs],
             "cpu_s_per_1k": statistics.median(r["cpu_s_per_1k"] for r in runs),
             "rss_peak_kib": peak[0],
+            "wedged": wedged,
         }
 
-    def settle(self, srv: procs.Server) -> float:
-        waited = srv.settle(self.data["token"])
-        if waited > 1:
-            self.log(f"{srv.name}: {waited:.1f} s to work off the previous run")
-        return waited
+    def settle(self, srv: procs.Server, after: str) -> tuple[float, bool]:
+        """Waits for the server to be idle again; a wedged server (deadlocked: no answer and
+        no CPU use) is restarted on the same data, and the restart is reported."""
+        waited, wedged = srv.settle(self.data["token"])
+        if waited > 1 or wedged:
+            self.log(f"{srv.name}: {waited:.1f} s to work off {after}"
+                     + ("; wedged (no answer, no CPU): restarting it" if wedged else ""))
+        if wedged:
+            srv.lines_before_restart = getattr(srv, "lines_before_restart", 0) + srv.stop()
+            srv.restarts.append({"after": after, "waited_s": round(waited, 1)})
+            srv.start()
+        return waited, wedged
 
     def session(self, peer: Peer, backend: str, urls: dict | None, scenarios, latency: bool):
         name = f"{peer.key}-{backend}"
         srv = self.server(peer, backend, urls, name)
-        out = {"peer": peer.key, "backend": backend, "ready_ms": srv.start()}
+        srv.restarts = []
+        out = {"peer": peer.key, "backend": backend, "ready_ms": srv.start(),
+               "restarts": srv.restarts}
         self.results["sessions"][name] = out  # its own latency rates read its maxima
         self.log(f"{name}: ready in {out['ready_ms']:.0f} ms")
         time.sleep(1)
@@ -174,12 +187,12 @@ class Bench:
                 rate = self.latency_rate(backend, scenario.key)
                 r = load.oha(srv.base, scenario, rate, self.mode.latency_seconds,
                              self.mode.latency_connections, self.data, self.work)
-                r["settle_s"] = self.settle(srv)
+                r["settle_s"], _ = self.settle(srv, f"the fixed-rate run of {scenario.key}")
                 out["latency"][scenario.key] = r
                 self.log(f"{name} {scenario.key} @{rate:.0f}/s: p50 {r['p50_ms']:.2f} ms, "
                          f"p99 {r['p99_ms']:.2f} ms, {r['errors']} errors")
         finally:
-            out["log_lines"] = srv.stop()
+            out["log_lines"] = srv.stop() + getattr(srv, "lines_before_restart", 0)
 
     def latency_rate(self, backend: str, scenario: str) -> float:
         """Half of the FastAPI peer's best measured throughput for the scenario."""
