@@ -182,7 +182,7 @@ def resources_table(results, t):
     top = max(m["connections"])
     head = (f"| server | database | ready ms | RSS idle MiB | RSS peak at {top} conn. MiB "
             f"| CPU s / 1,000 req. ({config.SCENARIO[COST_SCENARIO].short}) | size MiB "
-            "| log lines |\n|---|---|--:|--:|--:|--:|--:|--:|\n")
+            "| log lines | load average after |\n|---|---|--:|--:|--:|--:|--:|--:|--:|\n")
     rows = []
     for name, s in results["sessions"].items():
         peak = max((r.get("rss_peak_kib", 0) for by_c in s["throughput"].values()
@@ -192,7 +192,7 @@ def resources_table(results, t):
         rows.append(f"| {PEERS.get(s['peer'], 'ceiling')} | {BACKEND_LABEL[s['backend']]} | "
                     f"{s['ready_ms']:.0f} | {mib(s['rss_idle_kib']):.1f} | {fmt_n(mib(peak), 1)} | "
                     f"{fmt_n(cost and cost['cpu_s_per_1k'], 3)} | {fmt_n(size and size / 2**20, 1)} | "
-                    f"{fmt_n(s.get('log_lines'))} |")
+                    f"{fmt_n(s.get('log_lines'))} | {fmt_n(s.get('load_after'), 2)} |")
         if s["peer"] == "todo-api":
             where = BACKEND_LABEL[s["backend"]]
             t.check(f"RSS idle, {where}", f"{mib(s['rss_idle_kib']):.1f} MiB", "< 20 MB",
@@ -287,7 +287,9 @@ def markdown(results):
     parts.append("#### Memory, start-up, CPU and size\n\n" + resources_table(results, t) +
                  "\n\nSize: the release binary for todo-api and the ceiling; the virtualenv "
                  "(FastAPI and its dependencies, without Python itself) for the peers. Log "
-                 "lines: what the server wrote to stdout during its session (its access log).")
+                 "lines: what the server wrote to stdout during its session (its access log). Load average "
+                 "after: the machine's 1-minute load at the end of the session; about 2 is the "
+                 "benchmark itself, more means other work shared the machine.")
     parts.append("#### Cost per million requests\n\n" + cost_table(results))
     parts.append("#### Targets (issue 9)\n\n" + summary_table(t))
     return "\n\n".join(parts) + "\n"

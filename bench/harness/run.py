@@ -193,6 +193,8 @@ class Bench:
                          f"p99 {r['p99_ms']:.2f} ms, {r['errors']} errors")
         finally:
             out["log_lines"] = srv.stop() + getattr(srv, "lines_before_restart", 0)
+            # The machine is shared: a high figure here means other work ran beside this one.
+            out["load_after"] = os.getloadavg()[0]
 
     def latency_rate(self, backend: str, scenario: str) -> float:
         """Half of the FastAPI peer's best measured throughput for the scenario."""
