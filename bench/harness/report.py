@@ -138,11 +138,15 @@ def errors_note(results):
         waits += [run.get("settle_s", 0) for run in s["latency"].values()]
         if waits and max(waits) > 1:
             slow.append(f"{name} (up to {max(waits):.0f} s)")
-    wedged = [f"{name} after {r['after']} ({r['waited_s']:.0f} s without an answer)"
-              for name, s in results["sessions"].items() for r in s.get("restarts", [])]
+    wedged = []
+    for name, s in results["sessions"].items():
+        if s.get("restarts"):
+            after = sorted({r["after"].removeprefix("the warm-up of ") for r in s["restarts"]})
+            wedged.append(f"{name}, {len(s['restarts'])} times, after {', '.join(after)}")
     if wedged:
-        text += (" Servers that stopped answering and using CPU (deadlocked) and were "
-                 "restarted on the same data; a run that wedged its server is not repeated: "
+        text += (" Servers that stopped answering and using CPU for 5 s (deadlocked), each "
+                 "time restarted on the same data, the run that wedged it not repeated (its "
+                 "figure is what it answered before; x∞ where that was nothing): "
                  + "; ".join(wedged) + ".")
     if slow:
         text += (" After a run the harness waits until the server answers a database read "
