@@ -293,7 +293,7 @@ def markdown(results):
                  "(FastAPI and its dependencies, without Python itself) for the peers. Log "
                  "lines: what the server wrote to stdout during its session (its access log). Load average "
                  "after: the machine's 1-minute load at the end of the session; about 2 is the "
-                 "benchmark itself, more means other work shared the machine.")
+                 "benchmark itself, more means other work shared the machine (\"-\": not recorded).")
     parts.append("#### Cost per million requests\n\n" + cost_table(results))
     parts.append("#### Targets (issue 9)\n\n" + summary_table(t))
     return "\n\n".join(parts) + "\n"
