@@ -129,7 +129,10 @@ pub fn add_common_responses(openapi: &mut utoipa::openapi::OpenApi) {
         ("431", "Headers over 32 KiB or 100 fields", true),
     ];
     let with_body = [
-        ("400", "The body is not UTF-8, or nested deeper than Python's JSON parser allows"),
+        (
+            "400",
+            "The body is not UTF-8, or nested deeper than Python's JSON parser allows",
+        ),
         ("408", "The body did not arrive within BODY_READ_TIMEOUT"),
         ("413", "Body over 64 KiB"),
     ];

@@ -190,6 +190,102 @@ async fn hand_over_under_concurrency(kind: Kind) {
     );
 }
 
+/// The server's deadlock counter (`None` on SQLite, which has one writer and no deadlocks).
+/// PostgreSQL's statistics are flushed lazily: a backend's when it exits, ours on demand.
+async fn deadlocks(db: &TestDb) -> Option<u64> {
+    let sql = match db.kind {
+        Kind::Sqlite => return None,
+        Kind::Postgres => {
+            db.column("SELECT pg_stat_force_next_flush()").await;
+            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+        }
+        Kind::MySql => {
+            "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS \
+             WHERE VARIABLE_NAME = 'INNODB_DEADLOCKS'"
+        }
+    };
+    db.column(sql).await.first().and_then(|v| v.parse().ok())
+}
+
+/// Every user deleted at once from two servers: deletions lock the user and its heir in id
+/// order, so they queue and never deadlock (the server's counter does not move).
+async fn concurrent_deletions_never_deadlock(kind: Kind) {
+    let Some(db) = TestDb::create(kind).await else {
+        return;
+    };
+    let env = [
+        ("DATABASE_URL", db.url.as_str()),
+        ("METRICS_ENABLED", "false"),
+        ("DATABASE_MAX_CONNECTIONS", "8"),
+    ];
+    let servers = [Server::start(&env), Server::start(&env)];
+    let http = reqwest::Client::new();
+    let mut ids = Vec::new();
+    let mut token = String::new();
+    for n in 0..40 {
+        let resp = http
+            .post(servers[n % 2].url("/users"))
+            .json(&json!({"email": format!("d{n}@example.com"), "password": "password123"}))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = resp.json().await.unwrap();
+        ids.push(body["id"].as_i64().unwrap());
+        token = body["token"].as_str().unwrap().to_owned();
+        for _ in 0..3 {
+            http.post(servers[0].url(&format!("/users/{}/items", ids[n])))
+                .header("X-API-TOKEN", &token)
+                .json(&json!({"title": "moves"}))
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    // The last user's token deletes everybody else; the smallest ids are the heirs, so the
+    // deletions contend for the same rows.
+    let keeper = ids.pop().unwrap();
+    let before = deadlocks(&db).await;
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut order = ids.clone();
+    for n in (1..order.len()).rev() {
+        order.swap(n, rng.gen_range(0..=n));
+    }
+    let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
+    let deletions = order.iter().enumerate().map(|(n, id)| {
+        let request = http
+            .delete(format!("{}/users/{id}", bases[n % 2]))
+            .header("X-API-TOKEN", &token);
+        async move { request.send().await.unwrap().status().as_u16() }
+    });
+    let statuses = futures_util::future::join_all(deletions).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    drop(servers);
+    let remaining = db.column("SELECT id FROM users WHERE is_active").await;
+    assert_eq!(remaining, [keeper.to_string()]);
+    let orphans = db
+        .column("SELECT COUNT(*) FROM items WHERE owner_id <> (SELECT MAX(id) FROM users)")
+        .await;
+    assert_eq!(orphans, ["0"], "every item ended with the last active user");
+    if let (Some(before), Some(after)) = (before, deadlocks(&db).await) {
+        assert_eq!(after, before, "{kind:?} counted deadlocks during the race");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deletions_postgres() {
+    concurrent_deletions_never_deadlock(Kind::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deletions_mysql() {
+    concurrent_deletions_never_deadlock(Kind::MySql).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deletions_sqlite() {
+    concurrent_deletions_never_deadlock(Kind::Sqlite).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres() {
     hand_over_under_concurrency(Kind::Postgres).await;
