@@ -71,6 +71,17 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             tracing::info!(version = migration.version, description = %migration.description, "migration applied");
         }
     }
+    let mut http = config.http;
+    if let Some(fit) = connections_that_fit(config.database.max_connections)
+        && fit < http.max_connections
+    {
+        tracing::warn!(
+            configured = http.max_connections,
+            used = fit,
+            "HTTP_MAX_CONNECTIONS is above what the open-file limit allows: lowered"
+        );
+        http.max_connections = fit;
+    }
     let tcp = TcpListener::bind((config.host.as_str(), config.port))
         .await
         .with_context(|| format!("binding {}:{}", config.host, config.port))?;
@@ -84,17 +95,6 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         crate::telemetry::metrics::spawn(&config.host, port, backend, record_pool).await?;
     }
 
-    let mut http = config.http;
-    if let Some(fit) = connections_that_fit(config.database.max_connections)
-        && fit < http.max_connections
-    {
-        tracing::warn!(
-            configured = http.max_connections,
-            used = fit,
-            "HTTP_MAX_CONNECTIONS is above what the open-file limit allows: lowered"
-        );
-        http.max_connections = fit;
-    }
     let router = app(state(&config, store.clone()));
     let stop = async {
         let signal = shutdown_signal().await;

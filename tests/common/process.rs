@@ -233,3 +233,19 @@ pub fn run(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> (i32, St
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Records a measured figure of a check (for docs/security.md, rendered from this file by
+/// scripts/security-figures): one JSON line in target/security-figures.jsonl.
+pub fn record_figure(check: &str, figure: &str, value: impl std::fmt::Display) {
+    use std::io::Write;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    let _ = std::fs::create_dir_all(&dir);
+    let line = serde_json::json!({"check": check, "figure": figure, "value": value.to_string()});
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("security-figures.jsonl"))
+    {
+        let _ = writeln!(file, "{line}");
+    }
+}
