@@ -236,7 +236,7 @@ async fn tool(
         }) => {
             let password = read_password(password_stdin)?;
             let created = accounts
-                .register(email, SecretString::from(password), admin)
+                .register(email, SecretString::from(password), admin, None)
                 .await?;
             print_json(&created)
         }
@@ -281,7 +281,7 @@ async fn tool(
         }
         Command::Token(TokenCommand::Rotate(who)) => {
             let account = find(store, &who).await?;
-            let rotated = accounts.rotate_token(account.id).await?;
+            let rotated = accounts.rotate_token(account.id, None).await?;
             let user = store
                 .user(account.id)
                 .await?

@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod domain;
 pub mod email;
 pub mod http;
+pub mod idempotency;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -167,10 +167,59 @@ pub fn add_common_responses(openapi: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// The `Idempotency-Key` header of the creating `POST`s, and their answers to it.
+pub fn add_idempotency(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
+    for path in ["/users", "/users/{user_id}/items", "/users/{user_id}/token"] {
+        let Some(post) = openapi
+            .paths
+            .paths
+            .get_mut(path)
+            .and_then(|item| item.post.as_mut())
+        else {
+            continue;
+        };
+        let key = ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "A key of the client's choosing: a retry with the same key and request within \
+                 24 hours gets the first answer (marked `Idempotent-Replayed: true`) and \
+                 creates nothing",
+            ))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(super::fastapi::IDEMPOTENCY_KEY_PATTERN)),
+            ))
+            .build();
+        post.parameters
+            .get_or_insert_with(Vec::new)
+            .push(key.into());
+        let busy = ResponseBuilder::new()
+            .description("A request with this Idempotency-Key is still in progress: retry after `Retry-After` seconds")
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("HttpError")))
+                    .build(),
+            )
+            .build();
+        post.responses
+            .responses
+            .entry("409".to_owned())
+            .or_insert_with(|| busy.into());
+    }
+}
+
 /// Serves the document and Swagger UI. Swagger UI's files are stored gzipped in the binary;
 /// a client that does not accept gzip gets them decompressed (`assets::respond`).
 pub fn router(mut openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
     add_links(&mut openapi);
+    add_idempotency(&mut openapi);
     add_common_responses(&mut openapi);
     let openapi = Arc::new(openapi);
     let config = Arc::new(utoipa_swagger_ui::Config::from(OPENAPI_PATH));

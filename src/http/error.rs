@@ -37,6 +37,13 @@ pub enum ApiError {
     Unavailable(#[source] StoreError),
     #[error("Request timed out")]
     Timeout,
+    /// The Idempotency-Key came with another request before (`422`, pydantic-shaped, at
+    /// the header).
+    #[error("This Idempotency-Key was already used with a different request")]
+    IdempotencyKeyReused(String),
+    /// A request with this Idempotency-Key is still running (`409` with `Retry-After`).
+    #[error("A request with this Idempotency-Key is still in progress: retry shortly")]
+    IdempotencyInProgress,
     /// A rate limit refused the request: `429` with `Retry-After`.
     #[error("Too many requests: try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
@@ -76,6 +83,7 @@ impl From<NotAllowed> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
+            StoreError::IdempotencyLost => ApiError::IdempotencyInProgress,
             StoreError::Unavailable(_) => ApiError::Unavailable(err),
             other => ApiError::Internal(other.into()),
         }
@@ -89,11 +97,13 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::IdempotencyInProgress => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::SlowClient => StatusCode::REQUEST_TIMEOUT,
-            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation(_) | ApiError::IdempotencyKeyReused(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::Unavailable(_) | ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Busy | ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -151,6 +161,23 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("APIKey"));
+                response
+            }
+            ApiError::IdempotencyKeyReused(ref key) => {
+                let detail = vec![FieldError {
+                    kind: "idempotency_key_reused".into(),
+                    loc: vec!["header".into(), super::idempotency::HEADER.into()],
+                    msg: self.to_string(),
+                    input: key.clone().into(),
+                    ctx: None,
+                }];
+                (status, Json(HttpValidationError { detail })).into_response()
+            }
+            ApiError::IdempotencyInProgress => {
+                let mut response = detail(status, self.to_string());
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 response
             }
             ApiError::SlowClient => {

@@ -13,9 +13,11 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use super::AppState;
 use super::error::{ApiError, HttpError, NotAuthenticatedResponse, ValidationErrorResponse};
 use super::fastapi::{BodyModel, Fields, Len, PathParams, QueryParams, RawBody, Validator};
+use super::idempotency::{self, Begun};
 use super::paging::{PageQuery, page_path, paginated, query_param};
 use crate::authz::Caller;
 use crate::domain::{Item, ItemChanges, ItemFilter, NewItem, jst_day_in_utc, now_utc_seconds};
+use crate::idempotency::{Answer, Completion, Scope, fingerprint};
 use crate::store::Change;
 use crate::telemetry::names;
 
@@ -125,24 +127,56 @@ fn with_etag(item: Item) -> Response {
 pub async fn create_item(
     caller: Caller,
     State(state): State<AppState>,
+    route: MatchedPath,
+    headers: HeaderMap,
     path: PathParams,
     body: RawBody,
 ) -> Result<Response, ApiError> {
+    let key = idempotency::key(&headers);
     let mut input = Validator::new();
     let user_id = input.path_id(&path, "user_id");
+    input.idempotency_key(key.as_deref());
     let new = input.body::<ItemCreate>(&body)?;
     let (user_id, new) = input.finish_with(user_id.zip(new))?;
     caller.require_access_to(state.authz, user_id)?;
+    let fingerprint = fingerprint(
+        "POST",
+        route.as_str(),
+        &[("user_id", user_id)],
+        body.bytes(),
+    );
+    let begun = idempotency::begin(&state, key.as_deref(), Scope::User(caller.id), fingerprint);
+    let record = match begun.await? {
+        Begun::Replay(answer) => return Ok(idempotency::replay(&answer)),
+        Begun::Fresh(record) => record,
+    };
     let item = NewItem {
         title: new.title,
         description: new.description,
         created_at: now_utc_seconds(),
     };
-    let item = state
-        .store
-        .create_item(user_id, item)
-        .await?
-        .ok_or(ApiError::NotFound("User not found"))?;
+    let respond = |item: &Item| {
+        let record = record.as_ref().expect("a completion only with a record");
+        record.seal(&Answer {
+            status: 200,
+            etag: Some(item.etag()),
+            body: Some(serde_json::to_value(item).expect("an item serializes")),
+            token: None,
+        })
+    };
+    let completion = record.as_ref().map(|record| Completion {
+        key_hash: &record.key_hash,
+        response: &respond,
+    });
+    let created = async {
+        state
+            .store
+            .create_item(user_id, item, completion.as_ref())
+            .await?
+            .ok_or(ApiError::NotFound("User not found"))
+    }
+    .await;
+    let item = idempotency::release_on_error(&state, record.as_ref(), created).await?;
     metrics::counter!(names::ITEMS_CREATED).increment(1);
     Ok(with_etag(item))
 }

@@ -8,6 +8,7 @@ pub mod docs;
 pub mod error;
 pub mod fastapi;
 pub mod health;
+pub mod idempotency;
 pub mod items;
 pub mod middleware;
 pub mod paging;
@@ -55,6 +56,8 @@ pub struct Shared {
     /// `CORS_ALLOW_ORIGINS`; empty turns CORS off.
     pub cors_allow_origins: Vec<String>,
     pub rate_limits: Arc<rate_limit::RateLimits>,
+    /// How Idempotency-Key records are found and sealed.
+    pub idempotency: crate::idempotency::Keys,
     /// How the client's IP is learned (`TRUST_PROXY_HEADERS`, `TRUSTED_PROXIES`).
     pub proxy_trust: crate::config::ProxyTrust,
 }

@@ -13,12 +13,14 @@ use super::AppState;
 use super::auth::optional_caller;
 use super::error::{ApiError, HttpError, NotAuthenticatedResponse, ValidationErrorResponse};
 use super::fastapi::{BodyModel, Fields, Len, PathParams, QueryParams, RawBody, Validator};
+use super::idempotency::{self, Begun};
 use super::paging::{PageQuery, page_path, with_next_link};
 use super::rate_limit::ClientIp;
 use super::user_body::{self, Shape};
 use crate::accounts::MIN_PASSWORD;
 use crate::authz::Caller;
 use crate::domain::{Account, User, UserWithToken};
+use crate::idempotency::{Answer, Scope, fingerprint};
 use crate::store::Deactivation;
 use crate::telemetry::names;
 
@@ -121,6 +123,7 @@ impl utoipa::ToSchema for TokenRotate {}
 pub async fn create_user(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    route: MatchedPath,
     headers: HeaderMap,
     body: RawBody,
 ) -> Result<Response, ApiError> {
@@ -134,13 +137,23 @@ pub async fn create_user(
         }
         state.rate_limits.check_signup(ip)?;
     }
+    let key = idempotency::key(&headers);
     let mut input = Validator::new();
+    input.idempotency_key(key.as_deref());
     let new = input.body::<UserCreate>(&body)?;
     let UserCreate { email, password } = input.finish_with(new)?;
-    let created = state
+    let fingerprint = fingerprint("POST", route.as_str(), &[], body.bytes());
+    let scope = Scope::SignUp(email.clone());
+    let record = match idempotency::begin(&state, key.as_deref(), scope, fingerprint).await? {
+        Begun::Replay(answer) => return Ok(idempotency::replay(&answer)),
+        Begun::Fresh(record) => record,
+    };
+    let registered = state
         .accounts
-        .register(email, SecretString::from(password), false)
-        .await?;
+        .register(email, SecretString::from(password), false, record.as_ref())
+        .await
+        .map_err(ApiError::from);
+    let created = idempotency::release_on_error(&state, record.as_ref(), registered).await?;
     Ok(Json(created).into_response())
 }
 
@@ -295,26 +308,57 @@ pub async fn rotate_token(
     caller: Caller,
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    route: MatchedPath,
+    headers: HeaderMap,
     path: PathParams,
     body: RawBody,
 ) -> Result<Response, ApiError> {
     state.rate_limits.check_token_rotation(caller.id, ip)?;
+    let key = idempotency::key(&headers);
     let mut input = Validator::new();
     let user_id = input.path_id(&path, "user_id");
+    input.idempotency_key(key.as_deref());
     let rotate = input.body::<TokenRotate>(&body)?;
     let (user_id, rotate) = input.finish_with(user_id.zip(rotate))?;
     if caller.id != user_id {
         return Err(ApiError::Forbidden("Not allowed"));
     }
-    state
-        .accounts
-        .check_password(user_id, SecretString::from(rotate.password))
-        .await?;
-    let rotated = state.accounts.rotate_token(user_id).await?;
-    let token = rotated.token.expose_secret().to_owned();
-    Ok(user_body::response(
-        state.store.clone(),
-        vec![rotated.account],
-        Shape::WithToken(token),
-    ))
+    let fingerprint = fingerprint(
+        "POST",
+        route.as_str(),
+        &[("user_id", user_id)],
+        body.bytes(),
+    );
+    let begun = idempotency::begin(&state, key.as_deref(), Scope::User(caller.id), fingerprint);
+    let (token, replayed) = match begun.await? {
+        // The first answer's token, with the user's items as they are now.
+        Begun::Replay(Answer {
+            token: Some(token), ..
+        }) => (token, true),
+        Begun::Replay(answer) => return Ok(idempotency::replay(&answer)),
+        Begun::Fresh(record) => {
+            let rotated = async {
+                state
+                    .accounts
+                    .check_password(user_id, SecretString::from(rotate.password))
+                    .await?;
+                Ok(state
+                    .accounts
+                    .rotate_token(user_id, record.as_ref())
+                    .await?)
+            }
+            .await;
+            let rotated = idempotency::release_on_error(&state, record.as_ref(), rotated).await?;
+            (rotated.token.expose_secret().to_owned(), false)
+        }
+    };
+    let account = active_account(&state, user_id)
+        .await?
+        .ok_or(ApiError::NotFound("User not found"))?;
+    let mut response =
+        user_body::response(state.store.clone(), vec![account], Shape::WithToken(token));
+    if replayed {
+        idempotency::mark_replayed(&mut response);
+    }
+    Ok(response)
 }

@@ -38,6 +38,7 @@ pub fn state(config: &Config, store: Arc<dyn Store>) -> AppState {
         body_read_timeout: config.body_read_timeout,
         cors_allow_origins: config.cors_allow_origins.clone(),
         rate_limits: crate::http::rate_limit::RateLimits::new(config.rate_limits),
+        idempotency: crate::idempotency::Keys::new(config.token_pepper.clone()),
         proxy_trust: config.proxy_trust,
     })
 }
@@ -95,6 +96,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         crate::telemetry::metrics::spawn(&config.host, port, backend, record_pool).await?;
     }
 
+    spawn_idempotency_purge(store.clone());
     let router = app(state(&config, store.clone()));
     let stop = async {
         let signal = shutdown_signal().await;
@@ -104,6 +106,22 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Drops Idempotency-Key records past their 24 hours, every ten minutes.
+fn spawn_idempotency_purge(store: Arc<dyn Store>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let before = crate::domain::now_utc_seconds() - crate::idempotency::KEEP;
+            match store.purge_idempotency(before).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "expired Idempotency-Key records purged"),
+                Err(err) => tracing::warn!(error = %err, "purging Idempotency-Key records failed"),
+            }
+        }
+    });
 }
 
 /// File descriptors kept free for everything but client connections: the listeners, the

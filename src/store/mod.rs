@@ -31,6 +31,8 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::domain::{
     Account, Item, ItemChanges, ItemFilter, NewItem, NewUser, Page, TokenOwner, User,
 };
+use crate::idempotency::{Claim, Completion};
+use time::PrimitiveDateTime;
 
 pub use connect::{ConnectError, ConnectFailure};
 pub use dialect::Backend;
@@ -56,6 +58,10 @@ pub enum StoreError {
     },
     #[error("migration failed: {0}")]
     Migrate(sqlx::migrate::MigrateError),
+    /// The Idempotency-Key's claim was taken over (this request ran past `STALE_PENDING`):
+    /// the change was rolled back.
+    #[error("the Idempotency-Key's record was taken over by another request")]
+    IdempotencyLost,
 }
 
 impl StoreError {
@@ -64,7 +70,7 @@ impl StoreError {
         match self {
             StoreError::Unavailable(_) | StoreError::Contention { .. } => true,
             StoreError::Connect(err) => err.reason.may_heal(),
-            StoreError::Database(_) | StoreError::Migrate(_) => false,
+            StoreError::Database(_) | StoreError::Migrate(_) | StoreError::IdempotencyLost => false,
         }
     }
 }
@@ -159,8 +165,13 @@ pub trait Store: Send + Sync + 'static {
     fn pool_stats(&self) -> PoolStats;
     async fn close(&self);
 
-    /// `None` when the email is already registered.
-    async fn create_user(&self, user: NewUser) -> StoreResult<Option<Account>>;
+    /// `None` when the email is already registered. With `completion`, the idempotency
+    /// record it names is completed in the same transaction.
+    async fn create_user(
+        &self,
+        user: NewUser,
+        completion: Option<&Completion<'_, Account>>,
+    ) -> StoreResult<Option<Account>>;
     async fn account_by_email(&self, email: &str) -> StoreResult<Option<Account>>;
     async fn account(&self, id: i64) -> StoreResult<Option<Account>>;
     /// Every user, active or not, by id (for the CLI).
@@ -172,7 +183,13 @@ pub trait Store: Send + Sync + 'static {
     /// The active user holding the token with this selector.
     async fn token_owner(&self, selector: &str) -> StoreResult<Option<TokenOwner>>;
     /// Replaces a user's token (rotation): the old one stops working at once.
-    async fn set_token(&self, user_id: i64, selector: &str, hash: &str) -> StoreResult<bool>;
+    async fn set_token(
+        &self,
+        user_id: i64,
+        selector: &str,
+        hash: &str,
+        completion: Option<&Completion<'_, i64>>,
+    ) -> StoreResult<bool>;
     /// Re-hashes the current token in place (pepper upgrade), unless it was rotated meanwhile.
     async fn upgrade_token_hash(
         &self,
@@ -201,7 +218,28 @@ pub trait Store: Send + Sync + 'static {
     async fn deactivate_user(&self, id: i64) -> StoreResult<Deactivation>;
 
     /// `None` when the owner is absent or inactive.
-    async fn create_item(&self, owner_id: i64, item: NewItem) -> StoreResult<Option<Item>>;
+    async fn create_item(
+        &self,
+        owner_id: i64,
+        item: NewItem,
+        completion: Option<&Completion<'_, Item>>,
+    ) -> StoreResult<Option<Item>>;
+
+    /// Claims an Idempotency-Key's record, or reports what an earlier request left there.
+    /// Records created before `expired_before` count as absent; pending ones created before
+    /// `stale_before` may be taken over.
+    async fn claim_idempotency(
+        &self,
+        key_hash: &str,
+        fingerprint: &str,
+        now: PrimitiveDateTime,
+        stale_before: PrimitiveDateTime,
+        expired_before: PrimitiveDateTime,
+    ) -> StoreResult<Claim>;
+    /// Gives a claim up (the request failed: a retry may run it again).
+    async fn release_idempotency(&self, key_hash: &str) -> StoreResult<()>;
+    /// Deletes the records created before `before`; returns how many.
+    async fn purge_idempotency(&self, before: PrimitiveDateTime) -> StoreResult<u64>;
     async fn item(&self, owner_id: i64, item_id: i64) -> StoreResult<Option<Item>>;
     /// Newest first (ties: higher id first), filtered, paged; served by an index range scan
     /// at any size.

@@ -14,22 +14,39 @@
 //! guarantees.
 
 use sqlx::{AssertSqlSafe, FromRow as _, Row as _};
+use time::PrimitiveDateTime;
 use tracing::Instrument as _;
 
 use super::Db;
 use crate::domain::{
     Account, Item, ItemChanges, ItemFilter, NewItem, NewUser, Page, TokenOwner, User,
 };
+use crate::idempotency::{Claim, Completion};
 use crate::store::dialect::Dialect;
 use crate::store::sql::{
     ITEM_COLUMNS, account_columns, acquiring, db_span, item_columns, items_sql, retrying, sql,
 };
 use crate::store::{
     AppliedMigration, Backend, Change, ConnectError, ConnectFailure, Deactivation, FirstAdmin,
-    PoolStats, Store, StoreResult,
+    PoolStats, Store, StoreError, StoreResult,
 };
 
 type Args = <Db as sqlx::Database>::Arguments;
+
+/// A write that completes an idempotency record, or found its claim taken over.
+enum Written<T> {
+    Done(T),
+    Lost,
+}
+
+impl<T> Written<T> {
+    fn into_result(self) -> StoreResult<T> {
+        match self {
+            Written::Done(value) => Ok(value),
+            Written::Lost => Err(StoreError::IdempotencyLost),
+        }
+    }
+}
 type Query = sqlx::query::Query<'static, Db, Args>;
 
 pub(crate) struct SqlStore {
@@ -146,7 +163,12 @@ impl SqlStore {
         Ok(Some(Deactivation::Done { user, heir_id }))
     }
 
-    async fn try_create_item(&self, owner_id: i64, item: &NewItem) -> sqlx::Result<Option<Item>> {
+    async fn try_create_item(
+        &self,
+        owner_id: i64,
+        item: &NewItem,
+        completion: Option<&Completion<'_, Item>>,
+    ) -> sqlx::Result<Written<Option<Item>>> {
         let mut tx = self.begin().await?;
         let owner: Option<i64> = sqlx::query_scalar(sql!(
             Db,
@@ -158,7 +180,7 @@ impl SqlStore {
         .fetch_optional(&mut *tx)
         .await?;
         if owner.is_none() {
-            return Ok(None);
+            return Ok(Written::Done(None));
         }
         let (title, description) = (item.title.clone(), item.description.clone());
         let created_at = <Db as Dialect>::timestamp(item.created_at);
@@ -180,8 +202,7 @@ impl SqlStore {
             },
         )
         .await?;
-        tx.commit().await?;
-        Ok(Some(Item {
+        let created = Item {
             title: item.title.clone(),
             description: item.description.clone(),
             id,
@@ -189,7 +210,105 @@ impl SqlStore {
             created_at: item.created_at,
             done: false,
             version: 1,
-        }))
+        };
+        if !Self::complete(&mut tx, completion, &created).await? {
+            return Ok(Written::Lost);
+        }
+        tx.commit().await?;
+        Ok(Written::Done(Some(created)))
+    }
+
+    /// Completes the idempotency record of `completion` with the answer made from what was
+    /// created, in the creation's transaction; `false` when the claim was taken over.
+    async fn complete<T>(
+        tx: &mut sqlx::Transaction<'static, Db>,
+        completion: Option<&Completion<'_, T>>,
+        created: &T,
+    ) -> sqlx::Result<bool> {
+        let Some(completion) = completion else {
+            return Ok(true);
+        };
+        let sealed = (completion.response)(created);
+        let result = sqlx::query(sql!(
+            Db,
+            "UPDATE idempotency_records SET complete = ?, response = ? \
+             WHERE key_hash = ? AND complete = ?"
+        ))
+        .bind(true)
+        .bind(sealed)
+        .bind(completion.key_hash.to_owned())
+        .bind(false)
+        .execute(&mut **tx)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn try_claim(
+        &self,
+        key_hash: &str,
+        fingerprint: &str,
+        now: PrimitiveDateTime,
+        stale_before: PrimitiveDateTime,
+        expired_before: PrimitiveDateTime,
+    ) -> sqlx::Result<Option<Claim>> {
+        let mut conn = self.conn().await?;
+        let inserted = sqlx::query(sql!(
+            Db,
+            "INSERT INTO idempotency_records (key_hash, fingerprint, complete, created_at) \
+             VALUES (?, ?, ?, ?)"
+        ))
+        .bind(key_hash.to_owned())
+        .bind(fingerprint.to_owned())
+        .bind(false)
+        .bind(<Db as Dialect>::timestamp(now))
+        .execute(&mut *conn)
+        .await;
+        match inserted {
+            Ok(_) => return Ok(Some(Claim::Claimed)),
+            Err(sqlx::Error::Database(err)) if err.is_unique_violation() => {}
+            Err(err) => return Err(err),
+        }
+        // Someone has the key: take it over if that record expired, or was left pending by
+        // a request that died; otherwise report it.
+        let taken = sqlx::query(sql!(
+            Db,
+            "UPDATE idempotency_records SET fingerprint = ?, complete = ?, response = ?, \
+             created_at = ? WHERE key_hash = ? \
+             AND (created_at < ? OR (complete = ? AND created_at < ?))"
+        ))
+        .bind(fingerprint.to_owned())
+        .bind(false)
+        .bind(None::<Vec<u8>>)
+        .bind(<Db as Dialect>::timestamp(now))
+        .bind(key_hash.to_owned())
+        .bind(<Db as Dialect>::timestamp(expired_before))
+        .bind(false)
+        .bind(<Db as Dialect>::timestamp(stale_before))
+        .execute(&mut *conn)
+        .await?;
+        if taken.rows_affected() == 1 {
+            return Ok(Some(Claim::Claimed));
+        }
+        let row = sqlx::query(sql!(
+            Db,
+            "SELECT fingerprint, complete, response FROM idempotency_records WHERE key_hash = ?"
+        ))
+        .bind(key_hash.to_owned())
+        .fetch_optional(&mut *conn)
+        .await?;
+        // Gone meanwhile (released or purged): start over.
+        let Some(row) = row else { return Ok(None) };
+        let fingerprint: String = row.try_get("fingerprint")?;
+        let response: Option<Vec<u8>> = row.try_get("response")?;
+        Ok(Some(
+            match (row.try_get::<bool, _>("complete")?, response) {
+                (true, Some(response)) => Claim::Completed {
+                    fingerprint,
+                    response,
+                },
+                _ => Claim::InProgress { fingerprint },
+            },
+        ))
     }
 
     async fn try_adopt_first_admin(&self, user: &NewUser) -> sqlx::Result<Option<FirstAdmin>> {
@@ -415,13 +534,17 @@ impl Store for SqlStore {
             .await;
     }
 
-    async fn create_user(&self, user: NewUser) -> StoreResult<Option<Account>> {
+    async fn create_user(
+        &self,
+        user: NewUser,
+        completion: Option<&Completion<'_, Account>>,
+    ) -> StoreResult<Option<Account>> {
         async {
             let email = user.email.clone();
             let is_admin = user.is_admin;
-            let mut conn = self.conn().await?;
+            let mut tx = self.begin().await?;
             let inserted = <Db as Dialect>::insert_id(
-                &mut conn,
+                &mut tx,
                 sql!(
                     Db,
                     "INSERT INTO users \
@@ -439,16 +562,21 @@ impl Store for SqlStore {
                 },
             )
             .await;
-            match inserted {
-                Ok(id) => Ok(Some(Account {
+            let account = match inserted {
+                Ok(id) => Account {
                     id,
                     email,
                     is_active: true,
                     is_admin,
-                })),
-                Err(sqlx::Error::Database(err)) if err.is_unique_violation() => Ok(None),
-                Err(err) => Err(err.into()),
+                },
+                Err(sqlx::Error::Database(err)) if err.is_unique_violation() => return Ok(None),
+                Err(err) => return Err(err.into()),
+            };
+            if !Self::complete(&mut tx, completion, &account).await? {
+                return Err(StoreError::IdempotencyLost);
             }
+            tx.commit().await?;
+            Ok(Some(account))
         }
         .instrument(db_span(BACKEND, "create_user"))
         .await
@@ -531,8 +659,15 @@ impl Store for SqlStore {
         .await
     }
 
-    async fn set_token(&self, user_id: i64, selector: &str, hash: &str) -> StoreResult<bool> {
+    async fn set_token(
+        &self,
+        user_id: i64,
+        selector: &str,
+        hash: &str,
+        completion: Option<&Completion<'_, i64>>,
+    ) -> StoreResult<bool> {
         async {
+            let mut tx = self.begin().await?;
             let result = sqlx::query(sql!(
                 Db,
                 "UPDATE users SET token_selector = ?, token_hash = ? \
@@ -542,9 +677,16 @@ impl Store for SqlStore {
             .bind(hash.to_owned())
             .bind(user_id)
             .bind(true)
-            .execute(&mut *self.conn().await?)
+            .execute(&mut *tx)
             .await?;
-            Ok(result.rows_affected() > 0)
+            if result.rows_affected() == 0 {
+                return Ok(false);
+            }
+            if !Self::complete(&mut tx, completion, &user_id).await? {
+                return Err(StoreError::IdempotencyLost);
+            }
+            tx.commit().await?;
+            Ok(true)
         }
         .instrument(db_span(BACKEND, "set_token"))
         .await
@@ -695,11 +837,65 @@ impl Store for SqlStore {
             .await
     }
 
-    async fn create_item(&self, owner_id: i64, item: NewItem) -> StoreResult<Option<Item>> {
+    async fn create_item(
+        &self,
+        owner_id: i64,
+        item: NewItem,
+        completion: Option<&Completion<'_, Item>>,
+    ) -> StoreResult<Option<Item>> {
         retrying("create_item", || async {
-            self.try_create_item(owner_id, &item).await.map(Some)
+            self.try_create_item(owner_id, &item, completion)
+                .await
+                .map(Some)
         })
         .instrument(db_span(BACKEND, "create_item"))
+        .await?
+        .into_result()
+    }
+
+    async fn claim_idempotency(
+        &self,
+        key_hash: &str,
+        fingerprint: &str,
+        now: PrimitiveDateTime,
+        stale_before: PrimitiveDateTime,
+        expired_before: PrimitiveDateTime,
+    ) -> StoreResult<Claim> {
+        retrying("claim_idempotency", || {
+            self.try_claim(key_hash, fingerprint, now, stale_before, expired_before)
+        })
+        .instrument(db_span(BACKEND, "claim_idempotency"))
+        .await
+    }
+
+    async fn release_idempotency(&self, key_hash: &str) -> StoreResult<()> {
+        async {
+            sqlx::query(sql!(
+                Db,
+                "DELETE FROM idempotency_records WHERE key_hash = ? AND complete = ?"
+            ))
+            .bind(key_hash.to_owned())
+            .bind(false)
+            .execute(&mut *self.conn().await?)
+            .await?;
+            Ok(())
+        }
+        .instrument(db_span(BACKEND, "release_idempotency"))
+        .await
+    }
+
+    async fn purge_idempotency(&self, before: PrimitiveDateTime) -> StoreResult<u64> {
+        async {
+            let result = sqlx::query(sql!(
+                Db,
+                "DELETE FROM idempotency_records WHERE created_at < ?"
+            ))
+            .bind(<Db as Dialect>::timestamp(before))
+            .execute(&mut *self.conn().await?)
+            .await?;
+            Ok(result.rows_affected())
+        }
+        .instrument(db_span(BACKEND, "purge_idempotency"))
         .await
     }
 

@@ -9,6 +9,7 @@ mod authz;
 mod docs;
 mod generated;
 mod headers;
+mod idempotency;
 mod items;
 mod listing;
 mod robustness;

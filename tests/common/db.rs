@@ -117,6 +117,28 @@ impl TestDb {
     }
 
     /// The first column of each row of a query, as text.
+    /// The first column of every row as bytes, concatenated (for BLOB columns).
+    pub async fn raw_bytes(&self, sql: &str) -> Vec<u8> {
+        use sqlx::Row;
+        macro_rules! fetch {
+            ($conn:ty) => {{
+                let mut conn = <$conn>::connect(&self.url).await.unwrap();
+                let rows = sqlx::query(AssertSqlSafe(sql.to_owned()))
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+                rows.iter()
+                    .flat_map(|row| row.try_get::<Vec<u8>, _>(0).unwrap_or_default())
+                    .collect()
+            }};
+        }
+        match self.kind {
+            Kind::Sqlite => fetch!(sqlx::SqliteConnection),
+            Kind::Postgres => fetch!(sqlx::PgConnection),
+            Kind::MySql => fetch!(sqlx::MySqlConnection),
+        }
+    }
+
     pub async fn column(&self, sql: &str) -> Vec<String> {
         use sqlx::Row;
         macro_rules! fetch {

@@ -11,4 +11,5 @@ mod cli;
 mod concurrency;
 mod end_to_end;
 mod faults;
+mod idempotency;
 mod traces;

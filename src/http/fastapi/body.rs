@@ -223,6 +223,11 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
 }
 
 impl RawBody {
+    /// The bytes as received (what an Idempotency-Key's fingerprint covers).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
     /// FastAPI parses JSON when the content type is JSON (`application/json`,
     /// `application/*+json`) or absent; any other body reaches the model as text.
     fn value(&self) -> Result<BodyValue, ApiError> {

@@ -27,4 +27,4 @@ mod validator;
 pub use body::{BodyModel, BodyReadTimeout, Fields, Len, MAX_BODY_BYTES, RawBody};
 pub use errors::FieldError;
 pub use params::{PathParams, QueryParams};
-pub use validator::{MAX_LIMIT, Validator};
+pub use validator::{IDEMPOTENCY_KEY_PATTERN, MAX_LIMIT, Validator};

@@ -12,6 +12,9 @@ use super::params::{PathParams, QueryParams};
 use crate::domain::Page;
 use crate::http::error::ApiError;
 
+/// What an `Idempotency-Key` may be (the document says the same).
+pub const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]{1,255}$";
+
 /// The largest accepted `limit` of a listing.
 pub const MAX_LIMIT: i64 = 1000;
 
@@ -147,6 +150,21 @@ impl Validator {
                 });
                 None
             }
+        }
+    }
+
+    /// The `Idempotency-Key` header, when sent: 1 to 255 visible ASCII characters.
+    pub fn idempotency_key(&mut self, key: Option<&str>) {
+        let Some(key) = key else { return };
+        let visible = key.bytes().all(|b| b.is_ascii_graphic());
+        if key.is_empty() || key.len() > crate::idempotency::MAX_KEY_LENGTH || !visible {
+            self.error(FieldError {
+                kind: "string_pattern_mismatch".into(),
+                loc: vec![json!("header"), json!("idempotency-key")],
+                msg: format!("String should match pattern '{IDEMPOTENCY_KEY_PATTERN}'"),
+                input: Value::String(key.to_owned()),
+                ctx: Some(json!({"pattern": IDEMPOTENCY_KEY_PATTERN})),
+            });
         }
     }
 
