@@ -5,9 +5,12 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::audit::Context;
 use crate::authz::Caller;
 use crate::credentials::{Busy, PasswordHasher, PresentedToken, TokenHasher, Verified};
-use crate::domain::{Account, NewUser, User, UserWithToken};
+use crate::domain::{
+    Account, ApiToken, NewApiToken, NewUser, User, UserWithToken, now_utc_seconds,
+};
 use crate::email;
 use crate::idempotency::{Answer, Completion, Record};
 use crate::store::{FirstAdmin, Store, StoreError};
@@ -67,6 +70,7 @@ impl Accounts {
         password: SecretString,
         is_admin: bool,
         idempotency: Option<&Record>,
+        context: &Context,
     ) -> Result<UserWithToken, AccountError> {
         email::check(&email).map_err(AccountError::InvalidEmail)?;
         if password.expose_secret().chars().count() < MIN_PASSWORD {
@@ -106,7 +110,7 @@ impl Accounts {
         });
         let account = self
             .store
-            .create_user(new, completion.as_ref())
+            .create_user(new, completion.as_ref(), context)
             .await?
             .ok_or(AccountError::EmailTaken)?;
         metrics::counter!(names::USERS_CREATED).increment(1);
@@ -165,6 +169,7 @@ impl Accounts {
         Ok(Some(Caller {
             id: owner.user_id,
             is_admin: owner.is_admin,
+            read_only: owner.read_only,
         }))
     }
 
@@ -195,6 +200,7 @@ impl Accounts {
         &self,
         user_id: i64,
         idempotency: Option<&Record>,
+        context: &Context,
     ) -> Result<Rotated, AccountError> {
         let issued = self.tokens.issue();
         let respond = |_: &i64| {
@@ -212,7 +218,13 @@ impl Accounts {
         });
         if !self
             .store
-            .set_token(user_id, &issued.selector, &issued.hash, completion.as_ref())
+            .set_token(
+                user_id,
+                &issued.selector,
+                &issued.hash,
+                completion.as_ref(),
+                context,
+            )
             .await?
         {
             return Err(AccountError::NotFound);
@@ -227,5 +239,30 @@ impl Accounts {
             account,
             token: issued.token,
         })
+    }
+
+    /// Issues a named token for `user_id` (besides its primary one), optionally read-only;
+    /// the token is shown only this once.
+    pub async fn issue_named_token(
+        &self,
+        user_id: i64,
+        name: String,
+        read_only: bool,
+        context: &Context,
+    ) -> Result<(ApiToken, SecretString), AccountError> {
+        let issued = self.tokens.issue();
+        let new = NewApiToken {
+            name,
+            read_only,
+            selector: issued.selector,
+            token_hash: issued.hash,
+            created_at: now_utc_seconds(),
+        };
+        let token = self
+            .store
+            .create_api_token(user_id, new, context)
+            .await?
+            .ok_or(AccountError::NotFound)?;
+        Ok((token, issued.token))
     }
 }

@@ -27,6 +27,8 @@ impl Authz {
 pub struct Caller {
     pub id: i64,
     pub is_admin: bool,
+    /// A read-only named token: it may only read.
+    pub read_only: bool,
 }
 
 /// The policy refuses the call (the API answers `403 {"detail": "Not allowed"}`).
@@ -44,6 +46,34 @@ impl Caller {
         }
     }
 
+    /// Changing anything: not with a read-only token.
+    pub fn require_write(&self) -> Result<(), ReadOnlyToken> {
+        if self.read_only {
+            Err(ReadOnlyToken)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The admin API, erasure of others.
+    pub fn require_admin(&self) -> Result<(), NotAllowed> {
+        if self.is_admin {
+            Ok(())
+        } else {
+            Err(NotAllowed)
+        }
+    }
+
+    /// A user's credentials and personal data (tokens, export, erasure): itself or an
+    /// admin, whatever `AUTHZ` says.
+    pub fn require_self_or_admin(&self, user_id: i64) -> Result<(), NotAllowed> {
+        if self.is_admin || self.id == user_id {
+            Ok(())
+        } else {
+            Err(NotAllowed)
+        }
+    }
+
     /// Listings across all users.
     pub fn require_board_access(&self, authz: Authz) -> Result<(), NotAllowed> {
         match authz {
@@ -54,6 +84,11 @@ impl Caller {
     }
 }
 
+/// A read-only token tried to change something (`403`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("This token is read-only")]
+pub struct ReadOnlyToken;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,10 +98,12 @@ mod tests {
         let user = Caller {
             id: 2,
             is_admin: false,
+            read_only: false,
         };
         let admin = Caller {
             id: 1,
             is_admin: true,
+            read_only: false,
         };
         assert_eq!(user.require_access_to(Authz::Team, 3), Ok(()));
         assert_eq!(user.require_access_to(Authz::Strict, 2), Ok(()));

@@ -91,6 +91,16 @@ pub const VARIABLES: &[Variable] = &[
         "migrate: the first admin's token, from the deployment's secret store (never printed)",
     ),
     var("SIGNUP", "true", "false: only admins may create users"),
+    var(
+        "AUDIT_RETENTION_DAYS",
+        "365",
+        "audit purge: records older than this many days are deleted",
+    ),
+    var(
+        "DATABASE_APP_ROLE",
+        "",
+        "migrate (PostgreSQL): the service's login, whose rights on the audit tables are narrowed to append-only",
+    ),
     var("AUTHZ", "team", "team or strict"),
     var(
         "AUTO_MIGRATE",
@@ -345,6 +355,10 @@ pub struct Config {
     pub proxy_trust: ProxyTrust,
     /// `BOOTSTRAP_ADMIN_EMAIL` and `BOOTSTRAP_ADMIN_TOKEN`, for `migrate`.
     pub bootstrap_admin: Option<(String, SecretString)>,
+    /// `AUDIT_RETENTION_DAYS`, for `audit purge`.
+    pub audit_retention: time::Duration,
+    /// `DATABASE_APP_ROLE`: the service's own login, for `migrate` to narrow (PostgreSQL).
+    pub database_app_role: Option<String>,
     pub otlp_endpoint: Option<String>,
     pub service_name: String,
     pub gcp_project: Option<String>,
@@ -484,6 +498,8 @@ impl Config {
                 get("BOOTSTRAP_ADMIN_EMAIL"),
                 secret("BOOTSTRAP_ADMIN_TOKEN"),
             )?,
+            audit_retention: audit_retention(get("AUDIT_RETENTION_DAYS"))?,
+            database_app_role: app_role(get("DATABASE_APP_ROLE"))?,
             otlp_endpoint: get("OTEL_EXPORTER_OTLP_ENDPOINT"),
             service_name: get("OTEL_SERVICE_NAME").unwrap_or_else(|| "todo-api".to_owned()),
             gcp_project: get("GOOGLE_CLOUD_PROJECT"),
@@ -491,6 +507,31 @@ impl Config {
             password_hashing: hashing_limits(&get)?,
         })
     }
+}
+
+fn audit_retention(value: Option<String>) -> Result<time::Duration, ConfigError> {
+    let days: u32 = parse_number("AUDIT_RETENTION_DAYS", value, 365)?;
+    if days == 0 {
+        return Err(invalid("AUDIT_RETENTION_DAYS", "must be at least 1 day"));
+    }
+    Ok(time::Duration::days(i64::from(days)))
+}
+
+/// A PostgreSQL role name as the deployments create it (it is quoted in the GRANTs anyway).
+fn app_role(value: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(role) = value else { return Ok(None) };
+    let valid = role.len() <= 63
+        && role.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && role
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if !valid {
+        return Err(invalid(
+            "DATABASE_APP_ROLE",
+            "must be a role name of lower-case letters, digits, '_' and '-' (at most 63)",
+        ));
+    }
+    Ok(Some(role))
 }
 
 /// The first admin, both variables or neither. The token's shape is checked here; its

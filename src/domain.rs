@@ -60,6 +60,49 @@ pub struct TokenOwner {
     pub user_id: i64,
     pub is_admin: bool,
     pub token_hash: String,
+    /// A named token that may only read (the primary token never is).
+    pub read_only: bool,
+}
+
+/// A named token as its holder and admins see it (never its secret, which is shown once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct ApiToken {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub read_only: bool,
+    #[serde(serialize_with = "serialize_naive")]
+    #[schema(value_type = String, example = "2026-12-02T12:00:00")]
+    pub created_at: PrimitiveDateTime,
+}
+
+/// A named token to store: its stored form (selector and hash) and attributes.
+#[derive(Debug, Clone)]
+pub struct NewApiToken {
+    pub name: String,
+    pub read_only: bool,
+    pub selector: String,
+    pub token_hash: String,
+    pub created_at: PrimitiveDateTime,
+}
+
+/// Which users an admin lists: by id after `after`, optionally matching an email fragment,
+/// optionally with the inactive ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountFilter {
+    pub email_contains: Option<String>,
+    pub include_inactive: bool,
+    pub after: Option<i64>,
+    pub limit: i64,
+}
+
+/// What happens to an erased user's items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErasedItems {
+    /// Handed to the active user with the smallest id, as on delete.
+    HandOver,
+    /// Deleted with the user.
+    Delete,
 }
 
 #[derive(Debug, Clone)]
@@ -140,7 +183,10 @@ pub fn now_utc_seconds() -> PrimitiveDateTime {
     PrimitiveDateTime::new(now.date(), now.time())
 }
 
-fn serialize_naive<S: Serializer>(at: &PrimitiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize_naive<S: Serializer>(
+    at: &PrimitiveDateTime,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
     let text = at.format(&format).map_err(serde::ser::Error::custom)?;
     s.serialize_str(&text)

@@ -2,8 +2,10 @@
 //! what production needs on top.
 
 pub mod accounts;
+pub mod audit;
 pub mod authz;
 pub mod cli;
+pub mod compliance;
 pub mod config;
 pub mod credentials;
 pub mod domain;

@@ -19,6 +19,10 @@ impl FromRequestParts<AppState> for Caller {
             .await?
             .ok_or(ApiError::NotAuthenticated)?;
         tracing::Span::current().record("user_id", caller.id);
+        // Right after authentication, before any 404 or 422: a read-only token only reads.
+        if !parts.method.is_safe() {
+            caller.require_write()?;
+        }
         Ok(caller)
     }
 }

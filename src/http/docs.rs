@@ -30,6 +30,9 @@ use super::error::{FieldError, HttpError, HttpValidationError, detail};
         (name = "users", description = "Users; deleting one hands its items to the active user with the smallest id"),
         (name = "items", description = "Tasks, assigned to users"),
         (name = "health", description = "Liveness and readiness probes"),
+        (name = "tokens", description = "Named API tokens besides the primary one: the user itself or an admin"),
+        (name = "personal data", description = "Export of everything held about a user, and its erasure"),
+        (name = "admin", description = "Users, roles and the audit trail: admins only"),
     )
 )]
 pub struct ApiDoc;
@@ -167,6 +170,61 @@ pub fn add_common_responses(openapi: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// Who may call each operation, stated in the document as `x-access` (and checked against
+/// the server's behaviour by the role-matrix test, tests/api/roles.rs): `token` is `none`,
+/// `optional` (sign-up: an admin's token lifts `SIGNUP=false`) or `required`; `role` is
+/// `admin` for the admin API, `self` where only the user itself may act (token rotation,
+/// self-erasure), `self_or_admin` (named tokens, export), `user` otherwise; `scope` says
+/// what `AUTHZ=strict` narrows: `user_id` (the user in the path: itself, or an admin),
+/// `board` (across users: admins), `caller` (the caller's own things); `read_only_token`
+/// says whether a read-only token is accepted (reads only).
+pub fn add_access(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::extensions::ExtensionsBuilder;
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let operations = [
+            ("get", item.get.as_mut()),
+            ("post", item.post.as_mut()),
+            ("patch", item.patch.as_mut()),
+            ("delete", item.delete.as_mut()),
+        ];
+        for (method, operation) in operations {
+            let Some(operation) = operation else { continue };
+            let token = match (method, path.as_str()) {
+                (_, "/health-check" | "/livez") => "none",
+                ("post", "/users") => "optional",
+                _ => "required",
+            };
+            let role = if path.starts_with("/admin/") {
+                "admin"
+            } else if path.ends_with("/token") || path.ends_with("/erase") {
+                "self"
+            } else if path.contains("/tokens") || path.ends_with("/export") {
+                "self_or_admin"
+            } else {
+                "user"
+            };
+            let scope = if path.contains("{user_id}") {
+                "user_id"
+            } else if method == "get" && (path == "/users" || path == "/items") {
+                "board"
+            } else {
+                "caller"
+            };
+            let access = serde_json::json!({
+                "token": token,
+                "role": role,
+                "scope": scope,
+                "read_only_token": method == "get",
+            });
+            let extensions = ExtensionsBuilder::new().add("x-access", access).build();
+            operation
+                .extensions
+                .get_or_insert_with(Default::default)
+                .merge(extensions);
+        }
+    }
+}
+
 /// The `Idempotency-Key` header of the creating `POST`s, and their answers to it.
 pub fn add_idempotency(openapi: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
@@ -219,6 +277,7 @@ pub fn add_idempotency(openapi: &mut utoipa::openapi::OpenApi) {
 /// a client that does not accept gzip gets them decompressed (`assets::respond`).
 pub fn router(mut openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
     add_links(&mut openapi);
+    add_access(&mut openapi);
     add_idempotency(&mut openapi);
     add_common_responses(&mut openapi);
     let openapi = Arc::new(openapi);

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 pub use super::fastapi::FieldError;
 use crate::accounts::AccountError;
-use crate::authz::NotAllowed;
+use crate::authz::{NotAllowed, ReadOnlyToken};
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +71,12 @@ impl From<AccountError> for ApiError {
             | AccountError::PasswordTooShort
             | AccountError::NotAToken) => ApiError::Internal(err.into()),
         }
+    }
+}
+
+impl From<ReadOnlyToken> for ApiError {
+    fn from(_: ReadOnlyToken) -> Self {
+        ApiError::Forbidden("This token is read-only")
     }
 }
 

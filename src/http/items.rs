@@ -14,6 +14,7 @@ use super::AppState;
 use super::error::{ApiError, HttpError, NotAuthenticatedResponse, ValidationErrorResponse};
 use super::fastapi::{BodyModel, Fields, Len, PathParams, QueryParams, RawBody, Validator};
 use super::idempotency::{self, Begun};
+use super::origin::Origin;
 use super::paging::{PageQuery, page_path, paginated, query_param};
 use crate::authz::Caller;
 use crate::domain::{Item, ItemChanges, ItemFilter, NewItem, jst_day_in_utc, now_utc_seconds};
@@ -127,6 +128,7 @@ fn with_etag(item: Item) -> Response {
 pub async fn create_item(
     caller: Caller,
     State(state): State<AppState>,
+    origin: Origin,
     route: MatchedPath,
     headers: HeaderMap,
     path: PathParams,
@@ -171,7 +173,7 @@ pub async fn create_item(
     let created = async {
         state
             .store
-            .create_item(user_id, item, completion.as_ref())
+            .create_item(user_id, item, completion.as_ref(), &origin.by(caller.id))
             .await?
             .ok_or(ApiError::NotFound("User not found"))
     }
@@ -400,6 +402,7 @@ fn expected_version(headers: &HeaderMap, item_id: i64) -> Option<i64> {
 pub async fn update_item(
     caller: Caller,
     State(state): State<AppState>,
+    origin: Origin,
     headers: HeaderMap,
     path: PathParams,
     body: RawBody,
@@ -421,6 +424,7 @@ pub async fn update_item(
             item_id,
             changes,
             expected_version(&headers, item_id),
+            &origin.by(caller.id),
         )
         .await?
     {
@@ -451,6 +455,7 @@ pub async fn update_item(
 pub async fn delete_item(
     caller: Caller,
     State(state): State<AppState>,
+    origin: Origin,
     headers: HeaderMap,
     path: PathParams,
 ) -> Result<StatusCode, ApiError> {
@@ -460,7 +465,12 @@ pub async fn delete_item(
     caller.require_access_to(state.authz, user_id)?;
     match state
         .store
-        .delete_item(user_id, item_id, expected_version(&headers, item_id))
+        .delete_item(
+            user_id,
+            item_id,
+            expected_version(&headers, item_id),
+            &origin.by(caller.id),
+        )
         .await?
     {
         Change::Done(()) => Ok(StatusCode::NO_CONTENT),

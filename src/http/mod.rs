@@ -2,6 +2,8 @@
 //! speaks HTTP (status codes, headers, FastAPI's shapes) and hands the work to the use cases
 //! (`accounts`, the store) outside this module.
 
+pub mod access;
+pub mod admin;
 pub mod assets;
 pub mod auth;
 pub mod docs;
@@ -11,6 +13,7 @@ pub mod health;
 pub mod idempotency;
 pub mod items;
 pub mod middleware;
+pub mod origin;
 pub mod paging;
 pub mod rate_limit;
 pub mod request_id;
@@ -106,6 +109,16 @@ pub fn app_with_routes(state: AppState, extra: Router<AppState>) -> Router {
         ))
         .routes(routes!(items::list_items))
         .routes(routes!(items::list_my_items))
+        .routes(routes!(access::list_tokens, access::create_token))
+        .routes(routes!(access::revoke_token))
+        .routes(routes!(access::export))
+        .routes(routes!(access::erase_self))
+        .routes(routes!(admin::list_users, admin::create_user))
+        .routes(routes!(admin::activate))
+        .routes(routes!(admin::deactivate))
+        .routes(routes!(admin::set_role))
+        .routes(routes!(admin::erase_user))
+        .routes(routes!(admin::list_audit))
         .split_for_parts();
     let routes = routes
         .merge(docs::router(openapi))

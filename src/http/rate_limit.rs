@@ -161,7 +161,7 @@ pub fn client_ip(headers: &HeaderMap, peer: Option<IpAddr>, trust: ProxyTrust) -
         .or(peer)
 }
 
-fn per_subscriber(ip: IpAddr) -> IpAddr {
+pub fn per_subscriber(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
             let s = v6.segments();

@@ -14,8 +14,9 @@ use super::auth::optional_caller;
 use super::error::{ApiError, HttpError, NotAuthenticatedResponse, ValidationErrorResponse};
 use super::fastapi::{BodyModel, Fields, Len, PathParams, QueryParams, RawBody, Validator};
 use super::idempotency::{self, Begun};
+use super::origin::Origin;
 use super::paging::{PageQuery, page_path, with_next_link};
-use super::rate_limit::ClientIp;
+use super::rate_limit::{ClientIp, per_subscriber};
 use super::user_body::{self, Shape};
 use crate::accounts::MIN_PASSWORD;
 use crate::authz::Caller;
@@ -122,15 +123,23 @@ impl utoipa::ToSchema for TokenRotate {}
 )]
 pub async fn create_user(
     State(state): State<AppState>,
+    Origin(origin): Origin,
     ClientIp(ip): ClientIp,
     route: MatchedPath,
     headers: HeaderMap,
     body: RawBody,
 ) -> Result<Response, ApiError> {
     // An admin creating users is not limited; anybody else is, before any hashing.
-    let admin = optional_caller(&state, &headers)
-        .await?
-        .is_some_and(|caller| caller.is_admin);
+    let caller = optional_caller(&state, &headers).await?;
+    if let Some(caller) = caller {
+        caller.require_write()?;
+    }
+    let admin = caller.is_some_and(|caller| caller.is_admin);
+    // An admin creating a user is its actor; a sign-up has none.
+    let context = match caller {
+        Some(caller) if admin => origin.by(caller.id),
+        _ => origin,
+    };
     if !admin {
         if !state.signup {
             return Err(ApiError::Forbidden("Sign-up is disabled"));
@@ -150,7 +159,13 @@ pub async fn create_user(
     };
     let registered = state
         .accounts
-        .register(email, SecretString::from(password), false, record.as_ref())
+        .register(
+            email,
+            SecretString::from(password),
+            false,
+            record.as_ref(),
+            &context,
+        )
         .await
         .map_err(ApiError::from);
     let created = idempotency::release_on_error(&state, record.as_ref(), registered).await?;
@@ -266,13 +281,18 @@ pub async fn me(caller: Caller, State(state): State<AppState>) -> Result<Respons
 pub async fn delete_user(
     caller: Caller,
     State(state): State<AppState>,
+    origin: Origin,
     path: PathParams,
 ) -> Result<Json<User>, ApiError> {
     let mut input = Validator::new();
     let user_id = input.path_id(&path, "user_id");
     let user_id = input.finish_with(user_id)?;
     caller.require_access_to(state.authz, user_id)?;
-    match state.store.deactivate_user(user_id).await? {
+    match state
+        .store
+        .deactivate_user(user_id, &origin.by(caller.id))
+        .await?
+    {
         Deactivation::Done { user, heir_id } => {
             tracing::info!(
                 deleted_user_id = user_id,
@@ -307,12 +327,13 @@ pub async fn delete_user(
 pub async fn rotate_token(
     caller: Caller,
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    origin: Origin,
     route: MatchedPath,
     headers: HeaderMap,
     path: PathParams,
     body: RawBody,
 ) -> Result<Response, ApiError> {
+    let ip = origin.0.client_ip.map(per_subscriber);
     state.rate_limits.check_token_rotation(caller.id, ip)?;
     let key = idempotency::key(&headers);
     let mut input = Validator::new();
@@ -344,7 +365,7 @@ pub async fn rotate_token(
                     .await?;
                 Ok(state
                     .accounts
-                    .rotate_token(user_id, record.as_ref())
+                    .rotate_token(user_id, record.as_ref(), &origin.by(caller.id))
                     .await?)
             }
             .await;

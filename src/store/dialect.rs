@@ -83,6 +83,19 @@ pub(crate) trait Dialect: Database {
         pool: &Pool<Self>,
     ) -> impl Future<Output = super::StoreResult<Vec<AppliedMigration>>> + Send;
 
+    /// Narrows the rights of the service's login on the audit tables (PostgreSQL only; the
+    /// deployments provision no separate login on the others).
+    fn grant_app_role(
+        _pool: &Pool<Self>,
+        _role: &str,
+    ) -> impl Future<Output = super::StoreResult<()>> + Send {
+        async {
+            Err(super::StoreError::Database(sqlx::Error::Configuration(
+                "DATABASE_APP_ROLE is supported on PostgreSQL only".into(),
+            )))
+        }
+    }
+
     /// Starts a transaction that will write.
     fn begin_write(
         pool: &Pool<Self>,

@@ -28,8 +28,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::audit::{self, Context};
 use crate::domain::{
-    Account, Item, ItemChanges, ItemFilter, NewItem, NewUser, Page, TokenOwner, User,
+    Account, AccountFilter, ApiToken, ErasedItems, Item, ItemChanges, ItemFilter, NewApiToken,
+    NewItem, NewUser, Page, TokenOwner, User,
 };
 use crate::idempotency::{Claim, Completion};
 use time::PrimitiveDateTime;
@@ -132,6 +134,16 @@ pub enum Deactivation {
     LastActiveUser,
 }
 
+/// The result of erasing a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Erasure {
+    Done,
+    /// Absent, or erased already.
+    NotFound,
+    /// Its items were to be handed over, and nobody else is active to take them.
+    LastActiveUser,
+}
+
 /// What adopting a first admin did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -171,12 +183,55 @@ pub trait Store: Send + Sync + 'static {
         &self,
         user: NewUser,
         completion: Option<&Completion<'_, Account>>,
+        context: &Context,
     ) -> StoreResult<Option<Account>>;
     async fn account_by_email(&self, email: &str) -> StoreResult<Option<Account>>;
     async fn account(&self, id: i64) -> StoreResult<Option<Account>>;
     /// Every user, active or not, by id (for the CLI).
     async fn accounts(&self) -> StoreResult<Vec<Account>>;
-    async fn set_admin(&self, id: i64, admin: bool) -> StoreResult<bool>;
+    /// Gives or takes the admin role; `None` for an absent or erased user.
+    async fn set_admin(
+        &self,
+        id: i64,
+        admin: bool,
+        context: &Context,
+    ) -> StoreResult<Option<Account>>;
+    /// Makes a deactivated user active again; `None` for an absent or erased user.
+    async fn activate_user(&self, id: i64, context: &Context) -> StoreResult<Option<Account>>;
+    /// Users (inactive ones too, if asked) by id, for the admin API.
+    async fn admin_accounts(&self, filter: &AccountFilter) -> StoreResult<Vec<Account>>;
+    /// A user's named tokens, by id.
+    async fn api_tokens(&self, user_id: i64) -> StoreResult<Vec<ApiToken>>;
+    /// `None` when the user is absent or inactive.
+    async fn create_api_token(
+        &self,
+        user_id: i64,
+        token: NewApiToken,
+        context: &Context,
+    ) -> StoreResult<Option<ApiToken>>;
+    /// `false` when the user holds no such token.
+    async fn revoke_api_token(
+        &self,
+        user_id: i64,
+        token_id: i64,
+        context: &Context,
+    ) -> StoreResult<bool>;
+    /// Removes a user's personal data for good (email, password hash, tokens, the client
+    /// addresses of its audit records), hands over or deletes its items, and records the
+    /// erasure (with no personal content) and its id in the erasure log.
+    async fn erase_user(
+        &self,
+        id: i64,
+        items: ErasedItems,
+        context: &Context,
+    ) -> StoreResult<Erasure>;
+    /// Audit records, newest first.
+    async fn audit_records(&self, filter: &audit::Filter) -> StoreResult<Vec<audit::Record>>;
+    /// Deletes the audit records made before `before` (with their client addresses).
+    async fn purge_audit(&self, before: PrimitiveDateTime) -> StoreResult<u64>;
+    /// PostgreSQL: narrows the rights of the service's login `role` on the audit tables
+    /// (append-only for it). Other backends: an error saying it is PostgreSQL only.
+    async fn grant_app_role(&self, role: &str) -> StoreResult<()>;
     /// Makes `user` (by email) the first admin, with its token, unless an active admin
     /// exists; atomic, and safe when two deployments run it at once.
     async fn adopt_first_admin(&self, user: NewUser) -> StoreResult<FirstAdmin>;
@@ -189,6 +244,7 @@ pub trait Store: Send + Sync + 'static {
         selector: &str,
         hash: &str,
         completion: Option<&Completion<'_, i64>>,
+        context: &Context,
     ) -> StoreResult<bool>;
     /// Re-hashes the current token in place (pepper upgrade), unless it was rotated meanwhile.
     async fn upgrade_token_hash(
@@ -215,7 +271,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<Item>>;
     /// Deactivates `id` and hands its items to the active user with the smallest id,
     /// atomically and safely under concurrent deletes, creations and updates.
-    async fn deactivate_user(&self, id: i64) -> StoreResult<Deactivation>;
+    async fn deactivate_user(&self, id: i64, context: &Context) -> StoreResult<Deactivation>;
 
     /// `None` when the owner is absent or inactive.
     async fn create_item(
@@ -223,6 +279,7 @@ pub trait Store: Send + Sync + 'static {
         owner_id: i64,
         item: NewItem,
         completion: Option<&Completion<'_, Item>>,
+        context: &Context,
     ) -> StoreResult<Option<Item>>;
 
     /// Claims an Idempotency-Key's record, or reports what an earlier request left there.
@@ -253,12 +310,14 @@ pub trait Store: Send + Sync + 'static {
         item_id: i64,
         changes: ItemChanges,
         if_version: Option<i64>,
+        context: &Context,
     ) -> StoreResult<Change<Item>>;
     async fn delete_item(
         &self,
         owner_id: i64,
         item_id: i64,
         if_version: Option<i64>,
+        context: &Context,
     ) -> StoreResult<Change<()>>;
 }
 

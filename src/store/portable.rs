@@ -18,8 +18,10 @@ use time::PrimitiveDateTime;
 use tracing::Instrument as _;
 
 use super::Db;
+use crate::audit::{self, Action, Context, Event};
 use crate::domain::{
-    Account, Item, ItemChanges, ItemFilter, NewItem, NewUser, Page, TokenOwner, User,
+    Account, AccountFilter, ApiToken, ErasedItems, Item, ItemChanges, ItemFilter, NewApiToken,
+    NewItem, NewUser, Page, TokenOwner, User,
 };
 use crate::idempotency::{Claim, Completion};
 use crate::store::dialect::Dialect;
@@ -27,9 +29,13 @@ use crate::store::sql::{
     ITEM_COLUMNS, account_columns, acquiring, db_span, item_columns, items_sql, retrying, sql,
 };
 use crate::store::{
-    AppliedMigration, Backend, Change, ConnectError, ConnectFailure, Deactivation, FirstAdmin,
-    PoolStats, Store, StoreError, StoreResult,
+    AppliedMigration, Backend, Change, ConnectError, ConnectFailure, Deactivation, Erasure,
+    FirstAdmin, PoolStats, Store, StoreError, StoreResult,
 };
+
+#[path = "access.rs"]
+mod access;
+use access::record;
 
 type Args = <Db as sqlx::Database>::Arguments;
 
@@ -88,7 +94,11 @@ impl SqlStore {
     }
 
     /// One attempt; `Ok(None)` asks to start over.
-    async fn try_deactivate(&self, id: i64) -> sqlx::Result<Option<Deactivation>> {
+    async fn try_deactivate(
+        &self,
+        id: i64,
+        context: &Context,
+    ) -> sqlx::Result<Option<Deactivation>> {
         let mut tx = self.begin().await?;
         // The heir is the active user with the smallest id but `id`. It is picked without a
         // lock, then both rows are locked in id order and the pick is confirmed.
@@ -159,6 +169,7 @@ impl SqlStore {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        record(&mut tx, context, Event::new(Action::UserDelete, id, id)).await?;
         tx.commit().await?;
         Ok(Some(Deactivation::Done { user, heir_id }))
     }
@@ -168,6 +179,7 @@ impl SqlStore {
         owner_id: i64,
         item: &NewItem,
         completion: Option<&Completion<'_, Item>>,
+        context: &Context,
     ) -> sqlx::Result<Written<Option<Item>>> {
         let mut tx = self.begin().await?;
         let owner: Option<i64> = sqlx::query_scalar(sql!(
@@ -214,6 +226,12 @@ impl SqlStore {
         if !Self::complete(&mut tx, completion, &created).await? {
             return Ok(Written::Lost);
         }
+        record(
+            &mut tx,
+            context,
+            Event::new(Action::ItemCreate, id, owner_id),
+        )
+        .await?;
         tx.commit().await?;
         Ok(Written::Done(Some(created)))
     }
@@ -346,6 +364,8 @@ impl SqlStore {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+                let context = Context::command_line();
+                record(&mut tx, &context, Event::new(Action::UserRole, id, id)).await?;
                 FirstAdmin::Promoted(id)
             }
             None => {
@@ -370,7 +390,11 @@ impl SqlStore {
                 )
                 .await;
                 match inserted {
-                    Ok(id) => FirstAdmin::Created(id),
+                    Ok(id) => {
+                        let context = Context::command_line();
+                        record(&mut tx, &context, Event::new(Action::UserCreate, id, id)).await?;
+                        FirstAdmin::Created(id)
+                    }
                     // Another deployment adopted it a moment ago: look again.
                     Err(sqlx::Error::Database(err)) if err.is_unique_violation() => {
                         return Ok(None);
@@ -416,6 +440,7 @@ impl SqlStore {
         item_id: i64,
         changes: &ItemChanges,
         if_version: Option<i64>,
+        context: &Context,
     ) -> sqlx::Result<Option<Change<Item>>> {
         let mut tx = self.begin().await?;
         let mut item = match Self::lock_item(&mut tx, owner_id, item_id, if_version).await? {
@@ -446,6 +471,12 @@ impl SqlStore {
         .bind(item.id)
         .execute(&mut *tx)
         .await?;
+        record(
+            &mut tx,
+            context,
+            Event::new(Action::ItemUpdate, item.id, owner_id),
+        )
+        .await?;
         tx.commit().await?;
         Ok(Some(Change::Done(item)))
     }
@@ -455,6 +486,7 @@ impl SqlStore {
         owner_id: i64,
         item_id: i64,
         if_version: Option<i64>,
+        context: &Context,
     ) -> sqlx::Result<Option<Change<()>>> {
         let mut tx = self.begin().await?;
         match Self::lock_item(&mut tx, owner_id, item_id, if_version).await? {
@@ -466,6 +498,12 @@ impl SqlStore {
             .bind(item_id)
             .execute(&mut *tx)
             .await?;
+        record(
+            &mut tx,
+            context,
+            Event::new(Action::ItemDelete, item_id, owner_id),
+        )
+        .await?;
         tx.commit().await?;
         Ok(Some(Change::Done(())))
     }
@@ -538,6 +576,7 @@ impl Store for SqlStore {
         &self,
         user: NewUser,
         completion: Option<&Completion<'_, Account>>,
+        context: &Context,
     ) -> StoreResult<Option<Account>> {
         async {
             let email = user.email.clone();
@@ -575,6 +614,8 @@ impl Store for SqlStore {
             if !Self::complete(&mut tx, completion, &account).await? {
                 return Err(StoreError::IdempotencyLost);
             }
+            let created = Event::new(Action::UserCreate, account.id, account.id);
+            record(&mut tx, context, created).await?;
             tx.commit().await?;
             Ok(Some(account))
         }
@@ -615,17 +656,111 @@ impl Store for SqlStore {
         .await
     }
 
-    async fn set_admin(&self, id: i64, admin: bool) -> StoreResult<bool> {
-        async {
-            let result = sqlx::query(sql!(Db, "UPDATE users SET is_admin = ? WHERE id = ?"))
-                .bind(admin)
-                .bind(id)
-                .execute(&mut *self.conn().await?)
-                .await?;
-            Ok(result.rows_affected() > 0)
-        }
-        .instrument(db_span(BACKEND, "set_admin"))
+    async fn set_admin(
+        &self,
+        id: i64,
+        admin: bool,
+        context: &Context,
+    ) -> StoreResult<Option<Account>> {
+        retrying("set_admin", || self.try_set_admin(id, admin, context))
+            .instrument(db_span(BACKEND, "set_admin"))
+            .await
+    }
+
+    async fn activate_user(&self, id: i64, context: &Context) -> StoreResult<Option<Account>> {
+        retrying("activate_user", || self.try_activate(id, context))
+            .instrument(db_span(BACKEND, "activate_user"))
+            .await
+    }
+
+    async fn admin_accounts(&self, filter: &AccountFilter) -> StoreResult<Vec<Account>> {
+        Ok(self
+            .list_accounts(filter)
+            .instrument(db_span(BACKEND, "admin_accounts"))
+            .await?)
+    }
+
+    async fn api_tokens(&self, user_id: i64) -> StoreResult<Vec<ApiToken>> {
+        Ok(self
+            .list_api_tokens(user_id)
+            .instrument(db_span(BACKEND, "api_tokens"))
+            .await?)
+    }
+
+    async fn create_api_token(
+        &self,
+        user_id: i64,
+        token: NewApiToken,
+        context: &Context,
+    ) -> StoreResult<Option<ApiToken>> {
+        retrying("create_api_token", || {
+            self.try_create_api_token(user_id, &token, context)
+        })
+        .instrument(db_span(BACKEND, "create_api_token"))
         .await
+    }
+
+    async fn revoke_api_token(
+        &self,
+        user_id: i64,
+        token_id: i64,
+        context: &Context,
+    ) -> StoreResult<bool> {
+        retrying("revoke_api_token", || {
+            self.try_revoke_api_token(user_id, token_id, context)
+        })
+        .instrument(db_span(BACKEND, "revoke_api_token"))
+        .await
+    }
+
+    async fn erase_user(
+        &self,
+        id: i64,
+        items: ErasedItems,
+        context: &Context,
+    ) -> StoreResult<Erasure> {
+        async {
+            for _ in 0..crate::store::sql::MAX_ATTEMPTS {
+                if items == ErasedItems::HandOver
+                    && self.deactivate_user(id, context).await? == Deactivation::LastActiveUser
+                {
+                    return Ok(Erasure::LastActiveUser);
+                }
+                // `None`: reactivated between the two steps, so deactivate again.
+                let erased = retrying("erase_user", || async {
+                    self.try_erase(id, items, context).await.map(Some)
+                })
+                .await?;
+                if let Some(done) = erased {
+                    return Ok(done);
+                }
+            }
+            Err(StoreError::Contention {
+                operation: "erase_user",
+                attempts: crate::store::sql::MAX_ATTEMPTS,
+            })
+        }
+        .instrument(db_span(BACKEND, "erase_user"))
+        .await
+    }
+
+    async fn audit_records(&self, filter: &audit::Filter) -> StoreResult<Vec<audit::Record>> {
+        self.list_audit(filter)
+            .instrument(db_span(BACKEND, "audit_records"))
+            .await
+    }
+
+    async fn purge_audit(&self, before: PrimitiveDateTime) -> StoreResult<u64> {
+        Ok(self
+            .delete_audit_before(before)
+            .instrument(db_span(BACKEND, "purge_audit"))
+            .await?)
+    }
+
+    async fn grant_app_role(&self, role: &str) -> StoreResult<()> {
+        <Db as Dialect>::grant_app_role(&self.pool, role)
+            .instrument(db_span(BACKEND, "grant_app_role"))
+            .await
     }
 
     async fn adopt_first_admin(&self, user: NewUser) -> StoreResult<FirstAdmin> {
@@ -636,11 +771,17 @@ impl Store for SqlStore {
 
     async fn token_owner(&self, selector: &str) -> StoreResult<Option<TokenOwner>> {
         async {
+            // The primary token (in users) or a named one (api_tokens), in one round trip.
             let row = sqlx::query(sql!(
                 Db,
-                "SELECT id, is_admin, token_hash FROM users \
-                 WHERE token_selector = ? AND is_active = ?"
+                "SELECT id, is_admin, token_hash, FALSE AS read_only FROM users \
+                 WHERE token_selector = ? AND is_active = ? \
+                 UNION ALL SELECT u.id, u.is_admin, t.token_hash, t.read_only \
+                 FROM api_tokens t JOIN users u ON u.id = t.user_id \
+                 WHERE t.selector = ? AND u.is_active = ?"
             ))
+            .bind(selector.to_owned())
+            .bind(true)
             .bind(selector.to_owned())
             .bind(true)
             .fetch_optional(&mut *self.conn().await?)
@@ -653,6 +794,10 @@ impl Store for SqlStore {
                 user_id: row.try_get("id")?,
                 is_admin: row.try_get("is_admin")?,
                 token_hash,
+                // MySQL widens the boolean of a UNION to an integer.
+                read_only: row
+                    .try_get::<bool, _>("read_only")
+                    .or_else(|_| row.try_get::<i64, _>("read_only").map(|n| n != 0))?,
             }))
         }
         .instrument(db_span(BACKEND, "token_owner"))
@@ -665,6 +810,7 @@ impl Store for SqlStore {
         selector: &str,
         hash: &str,
         completion: Option<&Completion<'_, i64>>,
+        context: &Context,
     ) -> StoreResult<bool> {
         async {
             let mut tx = self.begin().await?;
@@ -685,6 +831,8 @@ impl Store for SqlStore {
             if !Self::complete(&mut tx, completion, &user_id).await? {
                 return Err(StoreError::IdempotencyLost);
             }
+            let rotated = Event::new(Action::TokenRotate, user_id, user_id);
+            record(&mut tx, context, rotated).await?;
             tx.commit().await?;
             Ok(true)
         }
@@ -699,15 +847,24 @@ impl Store for SqlStore {
         new_hash: &str,
     ) -> StoreResult<()> {
         async {
-            sqlx::query(sql!(
-                Db,
-                "UPDATE users SET token_hash = ? WHERE token_selector = ? AND token_hash = ?"
-            ))
-            .bind(new_hash.to_owned())
-            .bind(selector.to_owned())
-            .bind(old_hash.to_owned())
-            .execute(&mut *self.conn().await?)
-            .await?;
+            let mut conn = self.conn().await?;
+            for statement in [
+                sql!(
+                    Db,
+                    "UPDATE users SET token_hash = ? WHERE token_selector = ? AND token_hash = ?"
+                ),
+                sql!(
+                    Db,
+                    "UPDATE api_tokens SET token_hash = ? WHERE selector = ? AND token_hash = ?"
+                ),
+            ] {
+                sqlx::query(statement)
+                    .bind(new_hash.to_owned())
+                    .bind(selector.to_owned())
+                    .bind(old_hash.to_owned())
+                    .execute(&mut *conn)
+                    .await?;
+            }
             Ok(())
         }
         .instrument(db_span(BACKEND, "upgrade_token_hash"))
@@ -831,8 +988,8 @@ impl Store for SqlStore {
         .await
     }
 
-    async fn deactivate_user(&self, id: i64) -> StoreResult<Deactivation> {
-        retrying("deactivate_user", || self.try_deactivate(id))
+    async fn deactivate_user(&self, id: i64, context: &Context) -> StoreResult<Deactivation> {
+        retrying("deactivate_user", || self.try_deactivate(id, context))
             .instrument(db_span(BACKEND, "deactivate_user"))
             .await
     }
@@ -842,9 +999,10 @@ impl Store for SqlStore {
         owner_id: i64,
         item: NewItem,
         completion: Option<&Completion<'_, Item>>,
+        context: &Context,
     ) -> StoreResult<Option<Item>> {
         retrying("create_item", || async {
-            self.try_create_item(owner_id, &item, completion)
+            self.try_create_item(owner_id, &item, completion, context)
                 .await
                 .map(Some)
         })
@@ -953,9 +1111,10 @@ impl Store for SqlStore {
         item_id: i64,
         changes: ItemChanges,
         if_version: Option<i64>,
+        context: &Context,
     ) -> StoreResult<Change<Item>> {
         retrying("update_item", || {
-            self.try_update_item(owner_id, item_id, &changes, if_version)
+            self.try_update_item(owner_id, item_id, &changes, if_version, context)
         })
         .instrument(db_span(BACKEND, "update_item"))
         .await
@@ -966,9 +1125,10 @@ impl Store for SqlStore {
         owner_id: i64,
         item_id: i64,
         if_version: Option<i64>,
+        context: &Context,
     ) -> StoreResult<Change<()>> {
         retrying("delete_item", || {
-            self.try_delete_item(owner_id, item_id, if_version)
+            self.try_delete_item(owner_id, item_id, if_version, context)
         })
         .instrument(db_span(BACKEND, "delete_item"))
         .await

@@ -79,4 +79,28 @@ impl Dialect for Postgres {
     async fn begin_write(pool: &Pool<Self>) -> sqlx::Result<Transaction<'static, Self>> {
         pool.begin().await
     }
+
+    /// The audit trail is append-only for the service: INSERT and SELECT on `audit_events`
+    /// (the database-setup task's default privileges granted more, taken back here), and on
+    /// `audit_client_ips` also DELETE, which erasure needs. Purging runs as the owner. Run
+    /// on every `migrate`, so a re-run of the setup task is narrowed again.
+    async fn grant_app_role(pool: &Pool<Self>, role: &str) -> StoreResult<()> {
+        let role = format!("\"{}\"", role.replace('"', "\"\""));
+        let mut tx = pool.begin().await?;
+        for statement in [
+            format!("REVOKE ALL ON audit_events, audit_client_ips FROM {role}"),
+            format!("GRANT SELECT, INSERT ON audit_events TO {role}"),
+            format!("GRANT SELECT, INSERT, DELETE ON audit_client_ips TO {role}"),
+            format!(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON users, items, idempotency_records, api_tokens, erasures TO {role}"
+            ),
+            format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(statement))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
 }

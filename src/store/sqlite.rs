@@ -40,7 +40,10 @@ pub(super) fn connect(settings: &DbSettings) -> Result<Arc<dyn Store>, StoreErro
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(BUSY_TIMEOUT)
-        .foreign_keys(true);
+        .foreign_keys(true)
+        // Deleted and overwritten content is zeroed in the file, so that an erased user's
+        // data does not linger in free pages.
+        .pragma("secure_delete", "ON");
     let mut pool = SqlitePoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout);

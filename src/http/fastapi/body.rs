@@ -91,6 +91,37 @@ impl Fields<'_> {
         }
     }
 
+    /// A required `Literal[...]` of strings (pydantic's `literal_error` otherwise).
+    pub fn literal(
+        &mut self,
+        name: &'static str,
+        allowed: &[&'static str],
+    ) -> Option<&'static str> {
+        let text = self.required_str(name, Len { min: 0, max: None })?;
+        if let Some(found) = allowed.iter().find(|a| **a == text) {
+            return Some(found);
+        }
+        let expected = match allowed {
+            [] => String::new(),
+            [one] => format!("'{one}'"),
+            [init @ .., last] => format!(
+                "{} or '{last}'",
+                init.iter()
+                    .map(|a| format!("'{a}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        self.errors.push(FieldError {
+            kind: "literal_error".into(),
+            loc: loc("body", name),
+            msg: format!("Input should be {expected}"),
+            input: Value::String(text),
+            ctx: Some(json!({"expected": expected})),
+        });
+        None
+    }
+
     /// A required `EmailStr`.
     pub fn email(&mut self, name: &'static str) -> Option<String> {
         let address = self.required_str(name, Len { min: 0, max: None })?;

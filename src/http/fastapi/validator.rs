@@ -48,7 +48,7 @@ impl Validator {
         })
     }
 
-    fn error(&mut self, error: FieldError) {
+    pub fn error(&mut self, error: FieldError) {
         self.errors.push(error);
     }
 
@@ -74,6 +74,47 @@ impl Validator {
             skip: skip?,
             limit: limit?,
         })
+    }
+
+    /// An optional `int` query parameter of at least `ge`.
+    pub fn optional_query_int(
+        &mut self,
+        query: &QueryParams,
+        name: &'static str,
+        ge: i64,
+    ) -> Option<Option<i64>> {
+        if query.get(name).is_none() {
+            return Some(None);
+        }
+        self.query_int(query, name, 0, ge, None).map(Some)
+    }
+
+    /// A `limit` query parameter (default 100, at most 1000), for keyset listings.
+    pub fn limit(&mut self, query: &QueryParams) -> Option<i64> {
+        self.query_int(query, "limit", Page::default().limit, 1, Some(MAX_LIMIT))
+    }
+
+    /// An optional text query parameter (a search, a name), at most `max` characters.
+    pub fn query_text(
+        &mut self,
+        query: &QueryParams,
+        name: &'static str,
+        max: usize,
+    ) -> Option<Option<String>> {
+        let Some(raw) = query.get(name) else {
+            return Some(None);
+        };
+        if raw.chars().count() > max || raw.contains('\0') {
+            self.error(FieldError {
+                kind: "string_too_long".into(),
+                loc: loc("query", name),
+                msg: format!("String should have at most {max} characters and no NUL"),
+                input: Value::String(raw.to_owned()),
+                ctx: Some(serde_json::json!({"max_length": max})),
+            });
+            return None;
+        }
+        Some(Some(raw.to_owned()))
     }
 
     fn query_int(

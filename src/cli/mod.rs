@@ -13,7 +13,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+mod access;
+
 use crate::accounts::Accounts;
+use crate::audit::Context;
 use crate::config::{self, Config};
 use crate::domain::{Account, UserWithToken};
 use crate::server;
@@ -61,6 +64,9 @@ enum Command {
     /// Manage API tokens
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The audit trail: export, purge past retention
+    #[command(subcommand)]
+    Audit(access::AuditCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,18 +92,40 @@ enum UserCommand {
     },
     /// Make a user an admin
     Promote(UserRef),
+    /// Take the admin role from a user
+    Demote(UserRef),
     /// Deactivate ("delete") a user, handing its items to the active user with the smallest id
     Deactivate(UserRef),
+    /// Make a deactivated user active again
+    Activate(UserRef),
+    /// Print everything stored about a user (account, items, tokens, audit records) as JSON
+    Export(UserRef),
+    /// Erase a user's personal data for good (email, password, tokens, client addresses);
+    /// its items go to the active user with the smallest id, or are deleted
+    Erase {
+        #[command(flatten)]
+        user: UserRef,
+        /// Delete the user's items instead of handing them over
+        #[arg(long)]
+        delete_items: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum TokenCommand {
-    /// Issue a new API token for a user and print it (the old one stops working at once)
+    /// Issue a new primary API token for a user and print it (the old one stops working at
+    /// once; named tokens are left alone)
     Rotate(UserRef),
+    /// Issue a named token (optionally read-only) besides the primary one
+    Create(access::TokenCreate),
+    /// List a user's named tokens (never their secrets)
+    List(UserRef),
+    /// Revoke a named token
+    Revoke(access::TokenRevoke),
 }
 
 #[derive(Debug, Args)]
-struct UserRef {
+pub(crate) struct UserRef {
     /// The user's id or email
     user: String,
 }
@@ -162,11 +190,19 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     let store = store::connect(&config.database)?;
     store.check_connection().await?;
     let result = async {
-        let applied = if matches!(command, Command::Migrate { .. }) || config.auto_migrate {
+        let migrating = matches!(command, Command::Migrate { .. });
+        let applied = if migrating || config.auto_migrate {
             store.migrate().await?
         } else {
             Vec::new()
         };
+        if let (true, Some(role)) = (migrating, &config.database_app_role) {
+            store.grant_app_role(role).await?;
+            tracing::info!(role = %role, "the audit tables are append-only for the service's login");
+        }
+        if let Command::Audit(audit) = command {
+            return access::audit(store.as_ref(), &config, audit).await;
+        }
         let accounts = server::accounts(&config, store.clone());
         let first_admin = match (&command, &config.bootstrap_admin) {
             (Command::Migrate { .. }, Some((email, token))) => {
@@ -236,7 +272,13 @@ async fn tool(
         }) => {
             let password = read_password(password_stdin)?;
             let created = accounts
-                .register(email, SecretString::from(password), admin, None)
+                .register(
+                    email,
+                    SecretString::from(password),
+                    admin,
+                    None,
+                    &Context::command_line(),
+                )
                 .await?;
             print_json(&created)
         }
@@ -256,15 +298,25 @@ async fn tool(
             }
             Ok(())
         }
-        Command::User(UserCommand::Promote(who)) => {
-            let mut account = find(store, &who).await?;
-            store.set_admin(account.id, true).await?;
-            account.is_admin = true;
-            print_json(&account)
+        Command::User(UserCommand::Promote(who)) => access::set_role(store, who, true).await,
+        Command::User(UserCommand::Demote(who)) => access::set_role(store, who, false).await,
+        Command::User(UserCommand::Activate(who)) => access::activate(store, who).await,
+        Command::User(UserCommand::Export(who)) => access::export(store, who).await,
+        Command::User(UserCommand::Erase { user, delete_items }) => {
+            access::erase(store, user, delete_items).await
         }
+        Command::Token(TokenCommand::Create(args)) => {
+            access::token_create(store, accounts, args).await
+        }
+        Command::Token(TokenCommand::List(who)) => access::token_list(store, who).await,
+        Command::Token(TokenCommand::Revoke(args)) => access::token_revoke(store, args).await,
+        Command::Audit(_) => unreachable!("handled by run"),
         Command::User(UserCommand::Deactivate(who)) => {
             let account = find(store, &who).await?;
-            match store.deactivate_user(account.id).await? {
+            match store
+                .deactivate_user(account.id, &Context::command_line())
+                .await?
+            {
                 Deactivation::Done { heir_id, .. } => print_json(&Deactivated {
                     id: account.id,
                     email: account.email,
@@ -281,7 +333,9 @@ async fn tool(
         }
         Command::Token(TokenCommand::Rotate(who)) => {
             let account = find(store, &who).await?;
-            let rotated = accounts.rotate_token(account.id, None).await?;
+            let rotated = accounts
+                .rotate_token(account.id, None, &Context::command_line())
+                .await?;
             let user = store
                 .user(account.id)
                 .await?
