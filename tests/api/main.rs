@@ -14,6 +14,7 @@ mod idempotency;
 mod items;
 mod listing;
 mod robustness;
+mod roles;
 mod scenario;
 mod signup;
 mod users;
