@@ -1,4 +1,4 @@
-//! Problem 1: `X-API-TOKEN` on every endpoint but sign-up and the probes, checked before
+//! Authentication: `X-API-TOKEN` on every endpoint but sign-up and the probes, checked before
 //! anything else; rotation; peppers.
 
 use serde_json::{Value, json};

@@ -1,5 +1,5 @@
-//! Problem 2 in detail: the JST day boundary, the `done` spellings, ties, paging, and the
-//! query plans that keep the listing an index range scan.
+//! The item listings' filters in detail: the JST day boundary, the `done` spellings, ties,
+//! paging, and the query plans that keep the listing an index range scan.
 
 use serde_json::{Value, json};
 use todo_api::domain::{ItemFilter, Page, jst_day_in_utc};

@@ -1,5 +1,5 @@
-//! Reading and deleting users (problem 3's hand-over, sequentially; the concurrent proof is
-//! in the process tests).
+//! Reading and deleting users (the hand-over of a deleted user's items to the active user with
+//! the smallest id, sequentially; the concurrent proof is in the process tests).
 
 use serde_json::json;
 

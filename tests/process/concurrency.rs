@@ -1,4 +1,4 @@
-//! Problem 3 under fire: two server processes on one database, deleting users while items
+//! User deletion under fire: two server processes on one database, deleting users while items
 //! are created for them and updated, in parallel over HTTP. Afterwards no item may be owned
 //! by an inactive user, and nothing acknowledged may be missing.
 

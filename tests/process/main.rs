@@ -1,5 +1,6 @@
-//! Tests of the real `todo-api` binary: end to end over HTTP on port 0, the CLI, problem 3
-//! across two server processes, and adopting the FastAPI app's database.
+//! Tests of the real `todo-api` binary: end to end over HTTP on port 0, the CLI, user
+//! deletion (the hand-over of items) across two server processes, and adopting the FastAPI
+//! app's database.
 
 #[path = "../common/mod.rs"]
 mod common;

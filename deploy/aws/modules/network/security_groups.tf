@@ -22,7 +22,7 @@ resource "aws_vpc_security_group_ingress_rule" "alb_https" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "alb_http" {
-  #checkov:skip=CKV_AWS_260:The deployment requirements opens port 80 to the world only so the ALB can answer with a 301 to HTTPS; no listener forwards plain HTTP to the tasks.
+  #checkov:skip=CKV_AWS_260:Port 80 is open to the world only so the ALB can answer with a 301 to HTTPS; no listener forwards plain HTTP to the tasks.
   security_group_id = aws_security_group.alb.id
   description       = "HTTP from anywhere, answered only with a redirect to HTTPS"
   ip_protocol       = "tcp"
