@@ -52,9 +52,10 @@ impl ConnectFailure {
     /// Classifies the error of a direct connection attempt.
     pub fn of(err: &sqlx::Error) -> Self {
         match err {
-            sqlx::Error::Io(io) => match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => ConnectFailure::Refused,
-                std::io::ErrorKind::TimedOut => ConnectFailure::TimedOut(Duration::ZERO),
+            sqlx::Error::Io(io) => match (io.kind(), tls_failure(io)) {
+                (_, Some(tls)) => ConnectFailure::Tls(tls),
+                (std::io::ErrorKind::ConnectionRefused, _) => ConnectFailure::Refused,
+                (std::io::ErrorKind::TimedOut, _) => ConnectFailure::TimedOut(Duration::ZERO),
                 _ if is_dns_failure(io) => ConnectFailure::UnknownHost,
                 _ => ConnectFailure::Other(io.to_string()),
             },
@@ -77,6 +78,31 @@ impl ConnectFailure {
             other => ConnectFailure::Other(other.to_string()),
         }
     }
+}
+
+/// A failed TLS handshake: rustls reports it as the socket's I/O error, so without this it
+/// would read as a bare "invalid peer certificate: UnknownIssuer". Says what is wrong with
+/// the server's certificate in the terms of `DATABASE_URL`.
+fn tls_failure(io: &std::io::Error) -> Option<String> {
+    use rustls::CertificateError as Cert;
+    let tls = io.get_ref()?.downcast_ref::<rustls::Error>()?;
+    let what = match tls {
+        rustls::Error::InvalidCertificate(Cert::UnknownIssuer) => {
+            "the server's certificate is not signed by a CA this service trusts (sslrootcert= / ssl-ca= in DATABASE_URL)"
+        }
+        rustls::Error::InvalidCertificate(
+            Cert::NotValidForName | Cert::NotValidForNameContext { .. },
+        ) => "the server's certificate does not name the host of DATABASE_URL",
+        rustls::Error::InvalidCertificate(
+            Cert::Expired
+            | Cert::ExpiredContext { .. }
+            | Cert::NotValidYet
+            | Cert::NotValidYetContext { .. },
+        ) => "the server's certificate is outside its validity period",
+        rustls::Error::InvalidCertificate(_) => "the server's certificate is refused",
+        _ => "the handshake failed",
+    };
+    Some(format!("{what}: {tls}"))
 }
 
 fn is_dns_failure(io: &std::io::Error) -> bool {
@@ -163,5 +189,32 @@ mod tests {
         );
         let io = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
         assert_eq!(ConnectFailure::of(&io), ConnectFailure::Refused);
+    }
+
+    #[test]
+    fn a_refused_certificate_is_a_tls_failure_that_waiting_cannot_mend() {
+        // How rustls hands sqlx a failed handshake: inside the socket's I/O error.
+        let handshake = |cert| {
+            sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                rustls::Error::InvalidCertificate(cert),
+            ))
+        };
+        let unknown = ConnectFailure::of(&handshake(rustls::CertificateError::UnknownIssuer));
+        assert!(!unknown.may_heal());
+        assert_eq!(
+            unknown.to_string(),
+            "TLS failed: the server's certificate is not signed by a CA this service trusts \
+             (sslrootcert= / ssl-ca= in DATABASE_URL): invalid peer certificate: UnknownIssuer"
+        );
+        let other_host = ConnectFailure::of(&handshake(rustls::CertificateError::NotValidForName));
+        assert!(
+            matches!(&other_host, ConnectFailure::Tls(m) if m.starts_with("the server's certificate does not name the host"))
+        );
+        let other = sqlx::Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, "junk"));
+        assert_eq!(
+            ConnectFailure::of(&other),
+            ConnectFailure::Other("junk".into())
+        );
     }
 }

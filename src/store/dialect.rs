@@ -78,6 +78,13 @@ pub(crate) trait Dialect: Database {
         Ok(())
     }
 
+    /// What to add to a refused login that the options themselves may explain.
+    fn login_hint(
+        _options: &<Self::Connection as sqlx::Connection>::Options,
+    ) -> Option<&'static str> {
+        None
+    }
+
     /// Applies the embedded migrations of this backend; returns those it applied.
     fn migrate(
         pool: &Pool<Self>,

@@ -90,6 +90,14 @@ impl Dialect for MySql {
         format!("{}:{}", options.get_host(), options.get_port())
     }
 
+    /// MariaDB refuses an unencrypted login under `require_secure_transport=ON` with a plain
+    /// "Access denied" (MySQL says why, with error 3159).
+    fn login_hint(options: &MySqlConnectOptions) -> Option<&'static str> {
+        matches!(options.get_ssl_mode(), sqlx::mysql::MySqlSslMode::Disabled).then_some(
+            "the connection was not encrypted (ssl-mode=DISABLED): a server that requires TLS (require_secure_transport=ON) refuses the login this way; use ssl-mode=VERIFY_IDENTITY&ssl-ca=PATH",
+        )
+    }
+
     fn plan_line(row: &sqlx::mysql::MySqlRow) -> String {
         use sqlx::Row;
         let column = |name: &str| {

@@ -534,7 +534,15 @@ impl Store for SqlStore {
                 let _ = sqlx::Connection::close(conn).await;
                 return Ok(());
             }
-            Ok(Err(err)) => ConnectFailure::of(&err),
+            Ok(Err(err)) => match (
+                ConnectFailure::of(&err),
+                <Db as Dialect>::login_hint(&options),
+            ) {
+                (ConnectFailure::Login(message), Some(hint)) => {
+                    ConnectFailure::Login(format!("{message}; {hint}"))
+                }
+                (reason, _) => reason,
+            },
             Err(_) => ConnectFailure::TimedOut(timeout),
         };
         Err(ConnectError { target, reason }.into())

@@ -13,4 +13,5 @@ mod concurrency;
 mod end_to_end;
 mod faults;
 mod idempotency;
+mod tls;
 mod traces;
