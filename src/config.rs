@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::authz::Authz;
 use crate::credentials::HashingLimits;
-use crate::store::{Backend, DbSettings};
+use crate::store::{Backend, DbSettings, Pooler};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://todo.db";
 
@@ -51,6 +51,16 @@ pub const VARIABLES: &[Variable] = &[
         "DATABASE_STATEMENT_TIMEOUT",
         "10",
         "seconds a statement may run",
+    ),
+    var(
+        "DATABASE_POOLER",
+        "none",
+        "transaction: PostgreSQL behind PgBouncer (transaction mode) or RDS Proxy",
+    ),
+    var(
+        "DATABASE_MIGRATE_URL",
+        "DATABASE_URL",
+        "where migrate connects (directly to PostgreSQL, not through a pooler); DATABASE_PASSWORD is merged in",
     ),
     var(
         "DATABASE_WAIT",
@@ -398,6 +408,34 @@ impl Config {
             get("DATABASE_STATEMENT_TIMEOUT"),
             DbSettings::DEFAULT_STATEMENT_TIMEOUT,
         )?;
+        database.pooler = match get("DATABASE_POOLER")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("none") => Pooler::None,
+            Some("transaction") => Pooler::Transaction,
+            Some(other) => {
+                return Err(invalid(
+                    "DATABASE_POOLER",
+                    format!("'{other}' is not one of none, transaction"),
+                ));
+            }
+        };
+        if database.pooler == Pooler::Transaction
+            && Backend::from_url(database.url.expose_secret()) != Some(Backend::Postgres)
+        {
+            return Err(invalid(
+                "DATABASE_POOLER",
+                "transaction pooling is for PostgreSQL URLs only",
+            ));
+        }
+        database.migrate_url = match get("DATABASE_MIGRATE_URL") {
+            None => None,
+            Some(url) => Some(
+                database_url(&url, get("DATABASE_PASSWORD").map(SecretString::from))
+                    .map_err(|e| invalid("DATABASE_MIGRATE_URL", e.message))?,
+            ),
+        };
         let database_wait = parse_duration(
             "DATABASE_WAIT",
             get("DATABASE_WAIT"),

@@ -321,6 +321,20 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Change<()>>;
 }
 
+/// A connection pooler between the service and PostgreSQL (`DATABASE_POOLER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pooler {
+    /// Connections go straight to the database.
+    #[default]
+    None,
+    /// PgBouncer in transaction mode or RDS Proxy: a server connection is ours only for
+    /// one transaction, so every statement runs inside one, each transaction first drops
+    /// the prepared statements another client left on the server connection and sets the
+    /// statement timeout (`SET LOCAL`), nothing is cached across transactions, and no
+    /// startup parameter a pooler refuses is sent.
+    Transaction,
+}
+
 /// How to reach the database; built and validated by `config`.
 #[derive(Debug, Clone)]
 pub struct DbSettings {
@@ -329,6 +343,10 @@ pub struct DbSettings {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
     pub statement_timeout: Duration,
+    pub pooler: Pooler,
+    /// Where migrations connect (a session-level advisory lock needs the database itself,
+    /// not a transaction pooler); `url` when unset.
+    pub migrate_url: Option<SecretString>,
 }
 
 impl DbSettings {
@@ -342,6 +360,8 @@ impl DbSettings {
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
             acquire_timeout: Self::DEFAULT_ACQUIRE_TIMEOUT,
             statement_timeout: Self::DEFAULT_STATEMENT_TIMEOUT,
+            pooler: Pooler::None,
+            migrate_url: None,
         }
     }
 }

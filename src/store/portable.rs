@@ -57,23 +57,97 @@ type Query = sqlx::query::Query<'static, Db, Args>;
 
 pub(crate) struct SqlStore {
     pool: sqlx::Pool<Db>,
+    /// Where migrations run, when not `pool` (`DATABASE_MIGRATE_URL`).
+    migrate_pool: Option<sqlx::Pool<Db>>,
+    /// Behind a transaction pooler: the statement timeout each transaction sets itself.
+    pooled: Option<std::time::Duration>,
+}
+
+/// A connection to read on: pooled as it is, or, behind a transaction pooler, inside a
+/// transaction (rolled back when dropped), so that every statement of a read stays on one
+/// server connection.
+enum ReadConn {
+    Direct(sqlx::pool::PoolConnection<Db>),
+    InTransaction(sqlx::Transaction<'static, Db>),
+}
+
+impl std::ops::Deref for ReadConn {
+    type Target = <Db as sqlx::Database>::Connection;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            ReadConn::Direct(conn) => conn,
+            ReadConn::InTransaction(tx) => tx,
+        }
+    }
+}
+
+impl std::ops::DerefMut for ReadConn {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            ReadConn::Direct(conn) => &mut *conn,
+            ReadConn::InTransaction(tx) => &mut *tx,
+        }
+    }
 }
 
 const BACKEND: Backend = <Db as Dialect>::BACKEND;
 
 impl SqlStore {
     pub(crate) fn new(pool: sqlx::Pool<Db>) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            migrate_pool: None,
+            pooled: None,
+        }
     }
 
-    /// A pooled connection; the wait is measured (`db_pool_acquire_seconds`).
-    async fn conn(&self) -> sqlx::Result<sqlx::pool::PoolConnection<Db>> {
-        acquiring(self.pool.acquire()).await
+    /// Behind a transaction pooler (see `Pooler::Transaction`).
+    #[allow(
+        dead_code,
+        reason = "only the PostgreSQL store uses it; this file is compiled per backend"
+    )]
+    pub(crate) fn behind_pooler(mut self, statement_timeout: std::time::Duration) -> Self {
+        self.pooled = Some(statement_timeout);
+        self
+    }
+
+    /// Migrations run on `pool` instead (a direct connection past a pooler).
+    #[allow(
+        dead_code,
+        reason = "only the PostgreSQL store uses it; this file is compiled per backend"
+    )]
+    pub(crate) fn migrating_on(mut self, pool: sqlx::Pool<Db>) -> Self {
+        self.migrate_pool = Some(pool);
+        self
+    }
+
+    fn migrations_pool(&self) -> &sqlx::Pool<Db> {
+        self.migrate_pool.as_ref().unwrap_or(&self.pool)
+    }
+
+    /// A pooled connection to read on; the wait is measured (`db_pool_acquire_seconds`).
+    async fn conn(&self) -> sqlx::Result<ReadConn> {
+        if self.pooled.is_some() {
+            return Ok(ReadConn::InTransaction(self.begin().await?));
+        }
+        Ok(ReadConn::Direct(acquiring(self.pool.acquire()).await?))
     }
 
     /// A write transaction on a pooled connection; the wait is measured too.
     async fn begin(&self) -> sqlx::Result<sqlx::Transaction<'static, Db>> {
-        acquiring(<Db as Dialect>::begin_write(&self.pool)).await
+        let mut tx = acquiring(<Db as Dialect>::begin_write(&self.pool)).await?;
+        if let Some(timeout) = self.pooled {
+            // One round trip: the server connection may hold the statements another client
+            // prepared in its last transaction (sqlx names its statements `sqlx_s_<n>` per
+            // client connection, so they would collide with ours); and the statement timeout,
+            // since poolers refuse the startup `options` a direct connection sets it with.
+            let set = format!(
+                "DEALLOCATE ALL; SET LOCAL statement_timeout = {}",
+                timeout.as_millis()
+            );
+            sqlx::raw_sql(AssertSqlSafe(set)).execute(&mut *tx).await?;
+        }
+        Ok(tx)
     }
 
     fn items_query(explain: &str, filter: &ItemFilter) -> Query {
@@ -549,7 +623,7 @@ impl Store for SqlStore {
     }
 
     async fn migrate(&self) -> StoreResult<Vec<AppliedMigration>> {
-        <Db as Dialect>::migrate(&self.pool)
+        <Db as Dialect>::migrate(self.migrations_pool())
             .instrument(db_span(BACKEND, "migrate"))
             .await
     }
@@ -766,7 +840,7 @@ impl Store for SqlStore {
     }
 
     async fn grant_app_role(&self, role: &str) -> StoreResult<()> {
-        <Db as Dialect>::grant_app_role(&self.pool, role)
+        <Db as Dialect>::grant_app_role(self.migrations_pool(), role)
             .instrument(db_span(BACKEND, "grant_app_role"))
             .await
     }

@@ -10,7 +10,7 @@ use sqlx::{AssertSqlSafe, PgConnection, Pool, Postgres, Row as _, Transaction};
 use time::PrimitiveDateTime;
 
 use super::dialect::{Backend, Dialect, Query, run_migrations};
-use super::{AppliedMigration, DbSettings, Store, StoreError, StoreResult};
+use super::{AppliedMigration, DbSettings, Pooler, Store, StoreError, StoreResult};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -24,19 +24,48 @@ mod portable;
 use portable::SqlStore;
 
 pub(super) fn connect(settings: &DbSettings) -> Result<Arc<dyn Store>, StoreError> {
-    let options = PgConnectOptions::from_str(settings.url.expose_secret())
-        .map_err(StoreError::Database)?
-        .application_name("todo-api")
-        // A runaway statement must not hold a connection (and the request) forever.
-        .options([(
-            "statement_timeout",
-            format!("{}ms", settings.statement_timeout.as_millis()),
-        )]);
-    let pool = PgPoolOptions::new()
-        .max_connections(settings.max_connections)
-        .acquire_timeout(settings.acquire_timeout)
-        .connect_lazy_with(options);
-    Ok(Arc::new(SqlStore::new(pool)))
+    let direct = |url: &str| {
+        Ok::<_, StoreError>(
+            PgConnectOptions::from_str(url)
+                .map_err(StoreError::Database)?
+                .application_name("todo-api")
+                // A runaway statement must not hold a connection (and the request) forever.
+                .options([(
+                    "statement_timeout",
+                    format!("{}ms", settings.statement_timeout.as_millis()),
+                )]),
+        )
+    };
+    let pool_options = || {
+        PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
+    };
+    let url = settings.url.expose_secret();
+    let mut store = match settings.pooler {
+        Pooler::None => SqlStore::new(pool_options().connect_lazy_with(direct(url)?)),
+        Pooler::Transaction => {
+            // No startup parameter PgBouncer refuses (`options`, `extra_float_digits`) and no
+            // statement cache (a transaction pooler hands each transaction to any server
+            // connection); `SqlStore::begin` sets the statement timeout in each transaction
+            // and drops what other clients prepared there.
+            let options = PgConnectOptions::from_str(url)
+                .map_err(StoreError::Database)?
+                .application_name("todo-api")
+                .extra_float_digits(None)
+                .statement_cache_capacity(0);
+            SqlStore::new(pool_options().connect_lazy_with(options))
+                .behind_pooler(settings.statement_timeout)
+        }
+    };
+    if let Some(migrate_url) = &settings.migrate_url {
+        let migrate = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_lazy_with(direct(migrate_url.expose_secret())?);
+        store = store.migrating_on(migrate);
+    }
+    Ok(Arc::new(store))
 }
 
 impl Dialect for Postgres {

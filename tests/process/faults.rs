@@ -1,5 +1,6 @@
 //! Production behaviour of the real binary: draining on SIGTERM, a database outage and
-//! recovery, durability across `kill -9`, request timeouts, the log lines and the metrics.
+//! recovery, durability across `kill -9` (with the audit trail), request timeouts, the log
+//! lines and the metrics.
 
 use std::time::{Duration, Instant};
 
@@ -332,6 +333,26 @@ async fn acknowledged_writes_survive_kill_9() {
         );
         assert_eq!(&stored.json::<Value>().await.unwrap(), item, "intact");
     }
+    drop(restarted);
+
+    // The audit trail went down with its changes: one record per item, none without one.
+    use sqlx::Connection as _;
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let items: Vec<i64> = sqlx::query_scalar("SELECT id FROM items ORDER BY id")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    let recorded: Vec<i64> = sqlx::query_scalar(
+        "SELECT object_id FROM audit_events WHERE action = 'item.create' ORDER BY object_id",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(items.len() >= acknowledged.len());
+    assert_eq!(
+        items, recorded,
+        "after kill -9, no change without its record and no record without its change"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

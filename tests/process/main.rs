@@ -13,5 +13,7 @@ mod concurrency;
 mod end_to_end;
 mod faults;
 mod idempotency;
+mod pooler;
 mod tls;
+mod tools;
 mod traces;

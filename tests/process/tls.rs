@@ -15,56 +15,7 @@ use serde_json::json;
 use sqlx::Connection;
 
 use crate::common::process::{Server, run};
-
-/// `Some(path)`, or `None` after saying why the test does not run (a failure under CI).
-fn require(what: &str, found: Option<PathBuf>) -> Option<PathBuf> {
-    if found.is_none() {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "CI runs the TLS tests and needs {what}"
-        );
-        eprintln!("no {what}: this TLS test does not run here");
-    }
-    found
-}
-
-/// `name` in `PATH`, else the first of `elsewhere` that exists.
-fn find_tool(name: &str, elsewhere: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .chain(elsewhere.iter().map(PathBuf::from))
-        .find(|candidate| candidate.is_file())
-}
-
-fn running_as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn check(command: &mut Command) -> String {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?}: {}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use crate::tools::{check, find_tool, free_port, require, running_as_root};
 
 /// Writes, into `dir`, a throwaway CA (`ca.pem`) and another (`other-ca.pem`), and three
 /// server certificates with their keys: `server` (by `ca`, for localhost and 127.0.0.1),
