@@ -143,6 +143,9 @@ pub struct ItemFilter {
     pub created: Option<(PrimitiveDateTime, PrimitiveDateTime)>,
     pub done: Option<bool>,
     pub page: Page,
+    /// Keyset paging: only items after this `(created_at, id)` in the listing's order
+    /// (older, or as old with a smaller id).
+    pub before: Option<(PrimitiveDateTime, i64)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,6 +11,7 @@ use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 use super::AppState;
+use super::cursor;
 use super::error::{ApiError, HttpError, NotAuthenticatedResponse, ValidationErrorResponse};
 use super::fastapi::{BodyModel, Fields, Len, PathParams, QueryParams, RawBody, Validator};
 use super::idempotency::{self, Begun};
@@ -208,23 +209,79 @@ impl IntoParams for ItemFilterQuery {
                 "true/false (also True/False, 1/0, yes/no, on/off, t/f, y/n)",
                 done,
             ),
+            query_param(
+                cursor::PARAM,
+                "Keyset paging instead of skip: empty for the first page, then the value the `next` link carries",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .max_length(Some(64)),
+            ),
         ]
     }
 }
 
+/// A listing's filter, and whether it pages by cursor (`cursor` given) or by `skip`.
+struct Listing {
+    filter: ItemFilter,
+    keyset: bool,
+}
+
 /// The listing filters shared by the three item listings.
-fn item_filter(input: &mut Validator, query: &QueryParams) -> Option<ItemFilter> {
+fn item_filter(input: &mut Validator, query: &QueryParams) -> Option<Listing> {
     // FastAPI reports query errors in signature order: the original's skip and limit, then
-    // the date and done filters the exercise added.
+    // the date and done filters the exercise added, then our cursor.
     let page = input.page(query);
     let day = input.query_day(query, "date");
     let done = input.query_bool(query, "done");
-    Some(ItemFilter {
-        owner_id: None,
-        created: day?.map(jst_day_in_utc),
-        done: done?,
-        page: page?,
+    let keyset = cursor::from_query(input, query);
+    let (keyset, before) = match keyset {
+        None => (false, None),
+        Some(position) => (true, position?),
+    };
+    Some(Listing {
+        filter: ItemFilter {
+            owner_id: None,
+            created: day?.map(jst_day_in_utc),
+            done: done?,
+            page: page?,
+            before,
+        },
+        keyset,
     })
+}
+
+/// The page, with its `next` link: by `skip` as always, or by cursor when asked for.
+fn listing_response(
+    path: &str,
+    query: &QueryParams,
+    listing: &Listing,
+    items: Vec<Item>,
+) -> Response {
+    if !listing.keyset {
+        return paginated(path, query, listing.filter.page, items);
+    }
+    let full = listing.filter.page.limit > 0 && items.len() as i64 == listing.filter.page.limit;
+    let next = items.last().filter(|_| full).map(cursor::encode);
+    let mut response = axum::Json(items).into_response();
+    if let Some(next) = next {
+        let mut link = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in query
+            .pairs()
+            .iter()
+            .filter(|(name, _)| name != cursor::PARAM && name != "skip")
+        {
+            link.append_pair(name, value);
+        }
+        link.append_pair(cursor::PARAM, &next);
+        if let Ok(value) =
+            HeaderValue::from_str(&format!("<{path}?{}>; rel=\"next\"", link.finish()))
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::LINK, value);
+        }
+    }
+    response
 }
 
 /// A user's items, newest first, filtered by JST day and done.
@@ -249,8 +306,8 @@ pub async fn list_user_items(
 ) -> Result<Response, ApiError> {
     let mut input = Validator::new();
     let user_id = input.path_id(&path, "user_id");
-    let filter = item_filter(&mut input, &query);
-    let (user_id, mut filter) = input.finish_with(user_id.zip(filter))?;
+    let listing = item_filter(&mut input, &query);
+    let (user_id, mut listing) = input.finish_with(user_id.zip(listing))?;
     caller.require_access_to(state.authz, user_id)?;
     state
         .store
@@ -258,10 +315,10 @@ pub async fn list_user_items(
         .await?
         .filter(|a| a.is_active)
         .ok_or(ApiError::NotFound("User not found"))?;
-    filter.owner_id = Some(user_id);
-    let items = state.store.items(&filter).await?;
+    listing.filter.owner_id = Some(user_id);
+    let items = state.store.items(&listing.filter).await?;
     let path = page_path(&route, &[("user_id", user_id)]);
-    Ok(paginated(&path, &query, filter.page, items))
+    Ok(listing_response(&path, &query, &listing, items))
 }
 
 /// All users' items with the same filters and order.
@@ -283,14 +340,14 @@ pub async fn list_items(
     query: QueryParams,
 ) -> Result<Response, ApiError> {
     let mut input = Validator::new();
-    let filter = item_filter(&mut input, &query);
-    let filter = input.finish_with(filter)?;
+    let listing = item_filter(&mut input, &query);
+    let listing = input.finish_with(listing)?;
     caller.require_board_access(state.authz)?;
-    let items = state.store.items(&filter).await?;
-    Ok(paginated(
+    let items = state.store.items(&listing.filter).await?;
+    Ok(listing_response(
         &page_path(&route, &[]),
         &query,
-        filter.page,
+        &listing,
         items,
     ))
 }
@@ -313,14 +370,14 @@ pub async fn list_my_items(
     query: QueryParams,
 ) -> Result<Response, ApiError> {
     let mut input = Validator::new();
-    let filter = item_filter(&mut input, &query);
-    let mut filter = input.finish_with(filter)?;
-    filter.owner_id = Some(caller.id);
-    let items = state.store.items(&filter).await?;
-    Ok(paginated(
+    let listing = item_filter(&mut input, &query);
+    let mut listing = input.finish_with(listing)?;
+    listing.filter.owner_id = Some(caller.id);
+    let items = state.store.items(&listing.filter).await?;
+    Ok(listing_response(
         &page_path(&route, &[]),
         &query,
-        filter.page,
+        &listing,
         items,
     ))
 }

@@ -6,6 +6,7 @@ pub mod access;
 pub mod admin;
 pub mod assets;
 pub mod auth;
+pub mod cursor;
 pub mod docs;
 pub mod error;
 pub mod fastapi;

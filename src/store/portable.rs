@@ -164,6 +164,12 @@ impl SqlStore {
                 .bind(<Db as Dialect>::timestamp(start))
                 .bind(<Db as Dialect>::timestamp(end));
         }
+        if let Some((at, id)) = filter.before {
+            query = query
+                .bind(<Db as Dialect>::timestamp(at))
+                .bind(<Db as Dialect>::timestamp(at))
+                .bind(id);
+        }
         query.bind(filter.page.limit).bind(filter.page.skip)
     }
 

@@ -109,6 +109,11 @@ pub(super) fn items_sql(explain: &str, filter: &crate::domain::ItemFilter) -> St
         conditions.push("created_at >= ?");
         conditions.push("created_at < ?");
     }
+    if filter.before.is_some() {
+        // A range on created_at the indexes serve, then the ties by id.
+        conditions.push("created_at <= ?");
+        conditions.push("(created_at < ? OR id < ?)");
+    }
     let mut sql = format!("{explain}SELECT {ITEM_COLUMNS} FROM items");
     if !conditions.is_empty() {
         sql.push_str(" WHERE ");

@@ -12,6 +12,7 @@ mod generated;
 mod headers;
 mod idempotency;
 mod items;
+mod keyset;
 mod listing;
 mod robustness;
 mod roles;

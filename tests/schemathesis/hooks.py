@@ -35,10 +35,11 @@ def fresh_idempotency_keys(context, headers):
 
 @schemathesis.hook
 def filter_failure(context, failure, case, response):
-    """Keeps every failure but three that the checks get wrong: a schema-valid request with
+    """Keeps every failure but four that the checks get wrong: a schema-valid request with
     an `If-Match` naming no current version of the item must be refused with 412 (RFC 9110,
     section 13.1.1), an email already registered with 400, and a reused Idempotency-Key with
-    a different request with 422; schemathesis expects all three accepted."""
+    a different request with 422, and a `cursor` the server did not issue with 422;
+    schemathesis expects all four accepted."""
     sends_if_match = any(name.lower() == "if-match" for name in (case.headers or {}))
     stale_if_match = response.status_code == 412 and sends_if_match
     # The FastAPI app's own rule: an email signs up once (400). The data is schema-valid,
@@ -47,7 +48,9 @@ def filter_failure(context, failure, case, response):
     # The coverage phase sends drawn key values without the map_headers hook above: the same
     # "0" for different bodies, which the server must refuse (422) by design.
     key_reused = response.status_code == 422 and '"idempotency_key_reused"' in response.text
-    dropped = stale_if_match or registered or key_reused
+    # A cursor is opaque: only the value a `next` link carries is one (like an ETag).
+    foreign_cursor = response.status_code == 422 and "Invalid cursor" in response.text
+    dropped = stale_if_match or registered or key_reused or foreign_cursor
     if dropped and os.environ.get("SCHEMATHESIS_DROPPED_LOG"):
         with open(os.environ["SCHEMATHESIS_DROPPED_LOG"], "a") as log:
             log.write(f"{case.method} {case.path} {response.status_code} {failure.title}\n")
