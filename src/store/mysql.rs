@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use secrecy::ExposeSecret;
 use sqlx::migrate::Migrator;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+use sqlx::mysql::MySqlConnectOptions;
 use sqlx::{AssertSqlSafe, MySql, MySqlConnection, Pool, Transaction};
 use time::PrimitiveDateTime;
 
@@ -32,7 +32,7 @@ pub(super) fn connect(settings: &DbSettings) -> Result<Arc<dyn Store>, StoreErro
         .map_err(StoreError::Database)?
         .charset("utf8mb4");
     let timeout = settings.statement_timeout;
-    let pool = MySqlPoolOptions::new()
+    let pool = super::sql::lean_pool::<MySql>()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
         .after_connect(move |conn, _meta| {

@@ -37,7 +37,7 @@ pub(super) fn connect(settings: &DbSettings) -> Result<Arc<dyn Store>, StoreErro
         )
     };
     let pool_options = || {
-        PgPoolOptions::new()
+        super::sql::lean_pool::<Postgres>()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
     };

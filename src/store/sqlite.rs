@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use secrecy::ExposeSecret;
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Connection, Pool, Sqlite, SqliteConnection, Transaction};
 use time::PrimitiveDateTime;
 use time::macros::format_description;
@@ -44,7 +44,7 @@ pub(super) fn connect(settings: &DbSettings) -> Result<Arc<dyn Store>, StoreErro
         // Deleted and overwritten content is zeroed in the file, so that an erased user's
         // data does not linger in free pages.
         .pragma("secure_delete", "ON");
-    let mut pool = SqlitePoolOptions::new()
+    let mut pool = super::sql::lean_pool::<Sqlite>()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout);
     if url.contains(":memory:") || url.contains("mode=memory") {
