@@ -39,6 +39,11 @@ use time::PrimitiveDateTime;
 pub use connect::{ConnectError, ConnectFailure};
 pub use dialect::Backend;
 
+/// How stale `users.last_write_at` may be: a change leaves it alone when it is younger than
+/// this, so that a user's concurrent changes do not queue on its row for it. Whoever decides
+/// by it adds this to the window.
+pub const LAST_WRITE_GRANULARITY: Duration = Duration::from_secs(1);
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database cannot be reached or is shutting down: the request may succeed later.
@@ -235,7 +240,8 @@ pub trait Store: Send + Sync + 'static {
     /// Makes `user` (by email) the first admin, with its token, unless an active admin
     /// exists; atomic, and safe when two deployments run it at once.
     async fn adopt_first_admin(&self, user: NewUser) -> StoreResult<FirstAdmin>;
-    /// The active user holding the token with this selector.
+    /// The active user holding the token with this selector, with when it last changed
+    /// something. Always on the primary.
     async fn token_owner(&self, selector: &str) -> StoreResult<Option<TokenOwner>>;
     /// Replaces a user's token (rotation): the old one stops working at once.
     async fn set_token(
