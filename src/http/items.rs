@@ -252,14 +252,14 @@ pub async fn list_user_items(
     let filter = item_filter(&mut input, &query);
     let (user_id, mut filter) = input.finish_with(user_id.zip(filter))?;
     caller.require_access_to(state.authz, user_id)?;
-    state
-        .store
+    let store = state.reads(&caller);
+    store
         .account(user_id)
         .await?
         .filter(|a| a.is_active)
         .ok_or(ApiError::NotFound("User not found"))?;
     filter.owner_id = Some(user_id);
-    let items = state.store.items(&filter).await?;
+    let items = store.items(&filter).await?;
     let path = page_path(&route, &[("user_id", user_id)]);
     Ok(paginated(&path, &query, filter.page, items))
 }
@@ -286,7 +286,7 @@ pub async fn list_items(
     let filter = item_filter(&mut input, &query);
     let filter = input.finish_with(filter)?;
     caller.require_board_access(state.authz)?;
-    let items = state.store.items(&filter).await?;
+    let items = state.reads(&caller).items(&filter).await?;
     Ok(paginated(
         &page_path(&route, &[]),
         &query,
@@ -316,7 +316,7 @@ pub async fn list_my_items(
     let filter = item_filter(&mut input, &query);
     let mut filter = input.finish_with(filter)?;
     filter.owner_id = Some(caller.id);
-    let items = state.store.items(&filter).await?;
+    let items = state.reads(&caller).items(&filter).await?;
     Ok(paginated(
         &page_path(&route, &[]),
         &query,
@@ -354,7 +354,7 @@ pub async fn get_item(
     let (user_id, item_id) = input.finish_with(ids)?;
     caller.require_access_to(state.authz, user_id)?;
     let item = state
-        .store
+        .reads(&caller)
         .item(user_id, item_id)
         .await?
         .ok_or(ApiError::NotFound("Item not found"))?;

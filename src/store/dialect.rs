@@ -106,6 +106,17 @@ pub(crate) trait Dialect: Database {
         }
     }
 
+    /// Where this server is in its write-ahead log (PostgreSQL only).
+    fn wal_position(
+        _pool: &Pool<Self>,
+    ) -> impl Future<Output = super::StoreResult<super::WalPosition>> + Send {
+        async {
+            Err(super::StoreError::Database(sqlx::Error::Configuration(
+                "replica lag is measured on PostgreSQL only".into(),
+            )))
+        }
+    }
+
     /// Starts a transaction that will write.
     fn begin_write(
         pool: &Pool<Self>,

@@ -35,7 +35,7 @@ use crate::store::sql::{
 };
 use crate::store::{
     AppliedMigration, Backend, Change, ConnectError, ConnectFailure, Deactivation, Erasure,
-    FirstAdmin, PoolStats, Store, StoreError, StoreResult,
+    FirstAdmin, PoolStats, Store, StoreError, StoreResult, WalPosition,
 };
 
 #[path = "access.rs"]
@@ -610,6 +610,12 @@ impl Store for SqlStore {
         }
         .instrument(db_span(BACKEND, "ping"))
         .await
+    }
+
+    async fn wal_position(&self) -> StoreResult<WalPosition> {
+        <Db as Dialect>::wal_position(&self.pool)
+            .instrument(db_span(BACKEND, "wal_position"))
+            .await
     }
 
     fn pool_stats(&self) -> PoolStats {
