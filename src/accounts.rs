@@ -2,6 +2,7 @@
 //! token, password checks and token rotation.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -9,11 +10,11 @@ use crate::audit::Context;
 use crate::authz::Caller;
 use crate::credentials::{Busy, PasswordHasher, PresentedToken, TokenHasher, Verified};
 use crate::domain::{
-    Account, ApiToken, NewApiToken, NewUser, User, UserWithToken, now_utc_seconds,
+    Account, ApiToken, NewApiToken, NewUser, User, UserWithToken, now_utc, now_utc_seconds,
 };
 use crate::email;
 use crate::idempotency::{Answer, Completion, Record};
-use crate::store::{FirstAdmin, Store, StoreError};
+use crate::store::{FirstAdmin, LAST_WRITE_GRANULARITY, ReadFrom, Store, StoreError};
 use crate::telemetry::names;
 
 /// The shortest password accepted.
@@ -39,6 +40,28 @@ pub enum AccountError {
     Store(#[from] StoreError),
 }
 
+/// Where a caller whose last write was at `last_write` reads from at `now`: the primary
+/// within `window` of it (never with a window of 0) (plus the granularity of the record, which may be that much older
+/// than the write; and also when the write seems to lie ahead, as another instance's clock
+/// may put it), else a replica.
+fn reads_for(
+    last_write: Option<time::PrimitiveDateTime>,
+    now: time::PrimitiveDateTime,
+    window: Duration,
+) -> ReadFrom {
+    let Some(at) = last_write.filter(|_| !window.is_zero()) else {
+        return ReadFrom::Replica;
+    };
+    let since = now - at;
+    let within = time::Duration::try_from(window.saturating_add(LAST_WRITE_GRANULARITY))
+        .unwrap_or(time::Duration::MAX);
+    if since < within {
+        ReadFrom::Primary
+    } else {
+        ReadFrom::Replica
+    }
+}
+
 /// A new token and whose it is.
 pub struct Rotated {
     pub account: Account,
@@ -51,7 +74,11 @@ pub struct Accounts {
     store: Arc<dyn Store>,
     tokens: TokenHasher,
     passwords: PasswordHasher,
+    read_after_write: Duration,
 }
+
+/// `READ_AFTER_WRITE_WINDOW`'s default.
+pub const DEFAULT_READ_AFTER_WRITE: Duration = Duration::from_secs(5);
 
 impl Accounts {
     pub fn new(store: Arc<dyn Store>, tokens: TokenHasher, passwords: PasswordHasher) -> Self {
@@ -59,7 +86,15 @@ impl Accounts {
             store,
             tokens,
             passwords,
+            read_after_write: DEFAULT_READ_AFTER_WRITE,
         }
+    }
+
+    /// For how long after its last write a caller reads from the primary
+    /// (`READ_AFTER_WRITE_WINDOW`).
+    pub fn with_read_after_write(mut self, window: Duration) -> Self {
+        self.read_after_write = window;
+        self
     }
 
     /// Creates a user with a fresh token. The API has already validated its input in
@@ -170,6 +205,7 @@ impl Accounts {
             id: owner.user_id,
             is_admin: owner.is_admin,
             read_only: owner.read_only,
+            reads: reads_for(owner.last_write_at, now_utc(), self.read_after_write),
         }))
     }
 
@@ -264,5 +300,40 @@ impl Accounts {
             .await?
             .ok_or(AccountError::NotFound)?;
         Ok((token, issued.token))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn a_caller_reads_from_the_primary_within_the_window_of_its_last_write() {
+        let now = datetime!(2026-01-01 12:00:10);
+        let window = Duration::from_secs(5);
+        assert_eq!(reads_for(None, now, window), ReadFrom::Replica);
+        // The record may be up to a second older than the write: the window is 5 + 1 s.
+        for (at, reads) in [
+            (datetime!(2026-01-01 12:00:10), ReadFrom::Primary),
+            (datetime!(2026-01-01 12:00:04.001), ReadFrom::Primary),
+            (datetime!(2026-01-01 12:00:04), ReadFrom::Replica),
+            (datetime!(2026-01-01 11:00:00), ReadFrom::Replica),
+            // Ahead of this instance's clock: another instance's clock runs fast.
+            (datetime!(2026-01-01 12:00:11), ReadFrom::Primary),
+        ] {
+            assert_eq!(reads_for(Some(at), now, window), reads, "{at}");
+        }
+        assert_eq!(
+            reads_for(Some(now), now, Duration::MAX),
+            ReadFrom::Primary,
+            "no overflow"
+        );
+        assert_eq!(
+            reads_for(Some(now), now, Duration::ZERO),
+            ReadFrom::Replica,
+            "a window of 0 turns read-your-writes off"
+        );
     }
 }

@@ -1,5 +1,7 @@
 //! Who may do what: the authenticated caller and the `AUTHZ` policy.
 
+use crate::store::ReadFrom;
+
 /// Who may do what (`AUTHZ`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Authz {
@@ -29,6 +31,9 @@ pub struct Caller {
     pub is_admin: bool,
     /// A read-only named token: it may only read.
     pub read_only: bool,
+    /// Where its reads go: the primary for a while after it wrote (so that it sees its own
+    /// writes), else a read replica if there is one.
+    pub reads: ReadFrom,
 }
 
 /// The policy refuses the call (the API answers `403 {"detail": "Not allowed"}`).
@@ -99,11 +104,13 @@ mod tests {
             id: 2,
             is_admin: false,
             read_only: false,
+            reads: ReadFrom::Replica,
         };
         let admin = Caller {
             id: 1,
             is_admin: true,
             read_only: false,
+            reads: ReadFrom::Primary,
         };
         assert_eq!(user.require_access_to(Authz::Team, 3), Ok(()));
         assert_eq!(user.require_access_to(Authz::Strict, 2), Ok(()));

@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::authz::Authz;
 use crate::credentials::HashingLimits;
-use crate::store::{Backend, DbSettings, Pooler};
+use crate::store::{Backend, DbSettings, Pooler, ReplicaSettings};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://todo.db";
 
@@ -61,6 +61,21 @@ pub const VARIABLES: &[Variable] = &[
         "DATABASE_MIGRATE_URL",
         "DATABASE_URL",
         "where migrate connects (directly to PostgreSQL, not through a pooler); DATABASE_PASSWORD is merged in",
+    ),
+    var(
+        "DATABASE_READ_URL",
+        "",
+        "a PostgreSQL read replica (hot standby) that GET requests read from; DATABASE_PASSWORD is merged in too",
+    ),
+    var(
+        "READ_AFTER_WRITE_WINDOW",
+        "5",
+        "seconds after a user's last write during which its reads go to the primary",
+    ),
+    var(
+        "REPLICA_MAX_LAG_BYTES",
+        "16777216 (16 MiB)",
+        "replica lag in WAL bytes past which reads go to the primary",
     ),
     var(
         "DATABASE_WAIT",
@@ -344,6 +359,11 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database: DbSettings,
+    /// `DATABASE_READ_URL` (with the pool limits of `database`) and `REPLICA_MAX_LAG_BYTES`.
+    pub read_replica: Option<ReplicaSettings>,
+    /// `READ_AFTER_WRITE_WINDOW`: for this long after its last write a caller reads from the
+    /// primary.
+    pub read_after_write: Duration,
     /// How long `serve` waits at start for a database that may still be coming up.
     pub database_wait: Duration,
     pub host: String,
@@ -388,7 +408,9 @@ impl Config {
         let secret = |name: &str| get(name).map(SecretString::from);
 
         let url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        let url = database_url(&url, get("DATABASE_PASSWORD").map(SecretString::from))?;
+        let password = get("DATABASE_PASSWORD").map(SecretString::from);
+        let backend = Backend::from_url(&url);
+        let url = database_url("DATABASE_URL", &url, password.clone())?;
         let mut database = DbSettings::new(url);
         database.max_connections = parse_number(
             "DATABASE_MAX_CONNECTIONS",
@@ -431,11 +453,18 @@ impl Config {
         }
         database.migrate_url = match get("DATABASE_MIGRATE_URL") {
             None => None,
-            Some(url) => Some(
-                database_url(&url, get("DATABASE_PASSWORD").map(SecretString::from))
-                    .map_err(|e| invalid("DATABASE_MIGRATE_URL", e.message))?,
-            ),
+            Some(url) => Some(database_url(
+                "DATABASE_MIGRATE_URL",
+                &url,
+                password.clone(),
+            )?),
         };
+        let read_replica = read_replica(&get, backend, password, &database)?;
+        let read_after_write = parse_duration(
+            "READ_AFTER_WRITE_WINDOW",
+            get("READ_AFTER_WRITE_WINDOW"),
+            Duration::from_secs(5),
+        )?;
         let database_wait = parse_duration(
             "DATABASE_WAIT",
             get("DATABASE_WAIT"),
@@ -516,6 +545,8 @@ impl Config {
             .unwrap_or_default();
         Ok(Config {
             database,
+            read_replica,
+            read_after_write,
             database_wait,
             host: get("HOST").unwrap_or_else(|| "0.0.0.0".to_owned()),
             port: parse_number("PORT", get("PORT"), 8000u16)?,
@@ -661,14 +692,53 @@ fn hashing_limits(get: &impl Fn(&str) -> Option<String>) -> Result<HashingLimits
     Ok(HashingLimits { workers, queue })
 }
 
-/// Validates `DATABASE_URL` and merges `DATABASE_PASSWORD` into it (ECS and Cloud Run inject
-/// one key of a managed secret, so the URL itself can be plain configuration).
-fn database_url(url: &str, password: Option<SecretString>) -> Result<SecretString, ConfigError> {
-    const VAR: &str = "DATABASE_URL";
+/// `DATABASE_READ_URL`, validated like `DATABASE_URL` (with `DATABASE_PASSWORD` merged in:
+/// a replica has its primary's logins), with the primary's pool limits, and
+/// `REPLICA_MAX_LAG_BYTES`. PostgreSQL only: the lag is measured by WAL position.
+fn read_replica(
+    get: &impl Fn(&str) -> Option<String>,
+    primary: Option<Backend>,
+    password: Option<SecretString>,
+    database: &DbSettings,
+) -> Result<Option<ReplicaSettings>, ConfigError> {
+    const VAR: &str = "DATABASE_READ_URL";
+    let max_lag_bytes = parse_number(
+        "REPLICA_MAX_LAG_BYTES",
+        get("REPLICA_MAX_LAG_BYTES"),
+        ReplicaSettings::DEFAULT_MAX_LAG_BYTES,
+    )?;
+    let Some(url) = get(VAR) else {
+        return Ok(None);
+    };
+    let url = database_url(VAR, &url, password)?;
+    let replica = Backend::from_url(url.expose_secret());
+    if replica != Some(Backend::Postgres) || primary != Some(Backend::Postgres) {
+        return Err(invalid(
+            VAR,
+            "read replicas are supported on PostgreSQL only (DATABASE_URL and DATABASE_READ_URL both postgres://)",
+        ));
+    }
+    Ok(Some(ReplicaSettings {
+        database: DbSettings {
+            url,
+            ..database.clone()
+        },
+        max_lag_bytes,
+    }))
+}
+
+/// Validates a database URL (`var`: `DATABASE_URL`, `DATABASE_READ_URL`) and merges
+/// `DATABASE_PASSWORD` into it (ECS and Cloud Run inject one key of a managed secret, so the
+/// URL itself can be plain configuration).
+fn database_url(
+    var: &'static str,
+    url: &str,
+    password: Option<SecretString>,
+) -> Result<SecretString, ConfigError> {
     let backend = Backend::from_url(url).ok_or_else(|| {
         let scheme = url.split_once(':').map_or(url, |(s, _)| s);
         invalid(
-            VAR,
+            var,
             format!(
                 "unsupported scheme '{scheme}' (expected sqlite:, postgres:, mysql: or mariadb:)"
             ),
@@ -678,24 +748,24 @@ fn database_url(url: &str, password: Option<SecretString>) -> Result<SecretStrin
         return Ok(SecretString::from(url.to_owned()));
     }
     let mut parsed =
-        url::Url::parse(url).map_err(|e| invalid(VAR, format!("not a valid URL ({e})")))?;
+        url::Url::parse(url).map_err(|e| invalid(var, format!("not a valid URL ({e})")))?;
     if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(invalid(VAR, "has no host"));
+        return Err(invalid(var, "has no host"));
     }
     if let Some(password) = password {
         if parsed.password().is_some() {
             return Err(invalid(
                 "DATABASE_PASSWORD",
-                "is set, but DATABASE_URL already carries a password; keep one",
+                format!("is set, but {var} already carries a password; keep one"),
             ));
         }
         if parsed.username().is_empty() {
-            return Err(invalid(VAR, "has no user name for DATABASE_PASSWORD"));
+            return Err(invalid(var, "has no user name for DATABASE_PASSWORD"));
         }
         // `set_password` percent-encodes, so any character of a generated password is safe.
         parsed
             .set_password(Some(password.expose_secret()))
-            .map_err(|()| invalid(VAR, "cannot carry a password"))?;
+            .map_err(|()| invalid(var, "cannot carry a password"))?;
     }
     Ok(SecretString::from(parsed.to_string()))
 }
@@ -864,6 +934,58 @@ mod tests {
             );
         }
         assert!(help().contains("DATABASE_URL"));
+    }
+
+    #[test]
+    fn a_read_replica_is_postgres_with_the_primary_s_password_and_limits() {
+        let c = config(&[("LOG_FORMAT", "json")]).unwrap();
+        assert!(c.read_replica.is_none());
+        assert_eq!(c.read_after_write, Duration::from_secs(5));
+        let c = config(&[
+            ("DATABASE_URL", "postgres://todo@primary:5432/todo"),
+            ("DATABASE_READ_URL", "postgres://todo@replica:5432/todo"),
+            ("DATABASE_PASSWORD", "p@ss"),
+            ("DATABASE_MAX_CONNECTIONS", "4"),
+            ("READ_AFTER_WRITE_WINDOW", "2500ms"),
+        ])
+        .unwrap();
+        let replica = c.read_replica.unwrap();
+        assert_eq!(
+            replica.database.url.expose_secret(),
+            "postgres://todo:p%40ss@replica:5432/todo"
+        );
+        assert_eq!(replica.database.max_connections, 4);
+        assert_eq!(replica.max_lag_bytes, 16 * 1024 * 1024);
+        assert_eq!(c.read_after_write, Duration::from_millis(2500));
+        let c = config(&[
+            ("DATABASE_URL", "postgres://todo@primary/todo"),
+            ("DATABASE_READ_URL", "postgresql://todo@replica/todo"),
+            ("REPLICA_MAX_LAG_BYTES", "1048576"),
+        ])
+        .unwrap();
+        assert_eq!(c.read_replica.unwrap().max_lag_bytes, 1024 * 1024);
+        for (primary, replica) in [
+            ("sqlite://todo.db", "postgres://todo@replica/todo"),
+            ("mysql://todo@primary/todo", "mysql://todo@replica/todo"),
+            ("postgres://todo@primary/todo", "mysql://todo@replica/todo"),
+            ("postgres://todo@primary/todo", "postgres://"),
+        ] {
+            let err =
+                config(&[("DATABASE_URL", primary), ("DATABASE_READ_URL", replica)]).unwrap_err();
+            assert_eq!(err.var, "DATABASE_READ_URL", "{primary} {replica}: {err}");
+        }
+        let err = config(&[
+            ("DATABASE_URL", "postgres://todo@primary/todo"),
+            ("DATABASE_READ_URL", "postgres://todo:x@replica/todo"),
+            ("DATABASE_PASSWORD", "y"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "DATABASE_PASSWORD: is set, but DATABASE_READ_URL already carries a password; keep one"
+        );
+        let err = config(&[("REPLICA_MAX_LAG_BYTES", "16MiB")]).unwrap_err();
+        assert_eq!(err.var, "REPLICA_MAX_LAG_BYTES");
     }
 
     #[test]

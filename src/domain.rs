@@ -62,6 +62,8 @@ pub struct TokenOwner {
     pub token_hash: String,
     /// A named token that may only read (the primary token never is).
     pub read_only: bool,
+    /// When the user last changed something (UTC), as its changes record it.
+    pub last_write_at: Option<PrimitiveDateTime>,
 }
 
 /// A named token as its holder and admins see it (never its secret, which is shown once).
@@ -177,6 +179,12 @@ pub fn jst_day_in_utc(day: Date) -> (PrimitiveDateTime, PrimitiveDateTime) {
         .to_offset(UtcOffset::UTC);
     let start = PrimitiveDateTime::new(start.date(), start.time());
     (start, start + Duration::days(1))
+}
+
+/// The current UTC time (as `last_write_at` is compared).
+pub fn now_utc() -> PrimitiveDateTime {
+    let now = time::OffsetDateTime::now_utc();
+    PrimitiveDateTime::new(now.date(), now.time())
 }
 
 /// The current UTC time truncated to whole seconds, as `created_at` is stored.

@@ -173,7 +173,7 @@ pub async fn list_tokens(
 ) -> Result<Json<Vec<ApiToken>>, ApiError> {
     let user_id = user_path(&path)?;
     caller.require_self_or_admin(user_id)?;
-    Ok(Json(state.store.api_tokens(user_id).await?))
+    Ok(Json(state.reads(&caller).api_tokens(user_id).await?))
 }
 
 /// Issues a named token (besides the primary one `POST /users/{user_id}/token` replaces),
@@ -273,7 +273,7 @@ pub async fn export(
 ) -> Result<Json<Export>, ApiError> {
     let user_id = user_path(&path)?;
     caller.require_self_or_admin(user_id)?;
-    compliance::export(state.store.as_ref(), user_id)
+    compliance::export(state.reads(&caller).as_ref(), user_id)
         .await?
         .map(Json)
         .ok_or(ApiError::NotFound("User not found"))

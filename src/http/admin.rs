@@ -230,7 +230,7 @@ pub async fn list_users(
         after,
         limit,
     };
-    let accounts = state.store.admin_accounts(&filter).await?;
+    let accounts = state.reads(&caller).admin_accounts(&filter).await?;
     let full = accounts.len() as i64 == limit;
     let last = accounts.last().map(|a| a.id);
     let views: Vec<AccountView> = accounts.iter().map(AccountView::from).collect();
@@ -519,7 +519,7 @@ pub async fn list_audit(
     })();
     let filter = input.finish_with(filter)?;
     let limit = filter.limit;
-    let records = state.store.audit_records(&filter).await?;
+    let records = state.reads(&caller).audit_records(&filter).await?;
     let full = records.len() as i64 == limit;
     let last = records.last().map(|r| r.id);
     Ok(with_keyset_link(

@@ -190,7 +190,7 @@ pub fn add_access(openapi: &mut utoipa::openapi::OpenApi) {
         for (method, operation) in operations {
             let Some(operation) = operation else { continue };
             let token = match (method, path.as_str()) {
-                (_, "/health-check" | "/livez") => "none",
+                (_, "/health-check" | "/health-check/replica" | "/livez") => "none",
                 ("post", "/users") => "optional",
                 _ => "required",
             };

@@ -309,14 +309,14 @@ pub async fn list_user_items(
     let listing = item_filter(&mut input, &query);
     let (user_id, mut listing) = input.finish_with(user_id.zip(listing))?;
     caller.require_access_to(state.authz, user_id)?;
-    state
-        .store
+    let store = state.reads(&caller);
+    store
         .account(user_id)
         .await?
         .filter(|a| a.is_active)
         .ok_or(ApiError::NotFound("User not found"))?;
     listing.filter.owner_id = Some(user_id);
-    let items = state.store.items(&listing.filter).await?;
+    let items = store.items(&listing.filter).await?;
     let path = page_path(&route, &[("user_id", user_id)]);
     Ok(listing_response(&path, &query, &listing, items))
 }
@@ -343,7 +343,7 @@ pub async fn list_items(
     let listing = item_filter(&mut input, &query);
     let listing = input.finish_with(listing)?;
     caller.require_board_access(state.authz)?;
-    let items = state.store.items(&listing.filter).await?;
+    let items = state.reads(&caller).items(&listing.filter).await?;
     Ok(listing_response(
         &page_path(&route, &[]),
         &query,
@@ -373,7 +373,7 @@ pub async fn list_my_items(
     let listing = item_filter(&mut input, &query);
     let mut listing = input.finish_with(listing)?;
     listing.filter.owner_id = Some(caller.id);
-    let items = state.store.items(&listing.filter).await?;
+    let items = state.reads(&caller).items(&listing.filter).await?;
     Ok(listing_response(
         &page_path(&route, &[]),
         &query,
@@ -411,7 +411,7 @@ pub async fn get_item(
     let (user_id, item_id) = input.finish_with(ids)?;
     caller.require_access_to(state.authz, user_id)?;
     let item = state
-        .store
+        .reads(&caller)
         .item(user_id, item_id)
         .await?
         .ok_or(ApiError::NotFound("Item not found"))?;

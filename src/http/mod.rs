@@ -38,7 +38,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::accounts::Accounts;
-use crate::authz::Authz;
+use crate::authz::{Authz, Caller};
 use crate::store::Store;
 use error::detail;
 use fastapi::MAX_BODY_BYTES;
@@ -72,6 +72,15 @@ impl AppState {
     }
 }
 
+impl Shared {
+    /// The store that serves `caller`'s reads: a read replica, if there is one in use and the
+    /// caller has not written lately, else the primary. For `GET` handlers only: the reads a
+    /// change makes use `store`, the primary.
+    pub fn reads(&self, caller: &Caller) -> Arc<dyn Store> {
+        crate::store::reads(&self.store, caller.reads)
+    }
+}
+
 impl Deref for AppState {
     type Target = Shared;
     fn deref(&self) -> &Shared {
@@ -97,6 +106,7 @@ pub fn app_with_routes(state: AppState, extra: Router<AppState>) -> Router {
     let cors = middleware::cors(&state.cors_allow_origins);
     let (routes, openapi) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .routes(routes!(health::ready))
+        .routes(routes!(health::replica))
         .routes(routes!(health::live))
         .routes(routes!(users::create_user, users::list_users))
         .routes(routes!(users::get_user, users::delete_user))

@@ -22,7 +22,7 @@ use crate::accounts::MIN_PASSWORD;
 use crate::authz::Caller;
 use crate::domain::{Account, User, UserWithToken};
 use crate::idempotency::{Answer, Scope, fingerprint};
-use crate::store::Deactivation;
+use crate::store::{Deactivation, Store};
 use crate::telemetry::names;
 
 /// Addresses not at a special-use or reserved domain (RFC 6761 and the like).
@@ -194,9 +194,10 @@ pub async fn list_users(
     let page = input.page(&query);
     let page = input.finish_with(page)?;
     caller.require_board_access(state.authz)?;
-    let accounts = state.store.active_accounts(page).await?;
+    let store = state.reads(&caller);
+    let accounts = store.active_accounts(page).await?;
     let returned = accounts.len();
-    let body = user_body::response(state.store.clone(), accounts, Shape::List);
+    let body = user_body::response(store, accounts, Shape::List);
     Ok(with_next_link(
         body,
         &page_path(&route, &[]),
@@ -228,18 +229,15 @@ pub async fn get_user(
     let user_id = input.path_id(&path, "user_id");
     let user_id = input.finish_with(user_id)?;
     caller.require_access_to(state.authz, user_id)?;
-    let account = active_account(&state, user_id)
+    let store = state.reads(&caller);
+    let account = active_account(store.as_ref(), user_id)
         .await?
         .ok_or(ApiError::NotFound("User not found"))?;
-    Ok(user_body::response(
-        state.store.clone(),
-        vec![account],
-        Shape::One,
-    ))
+    Ok(user_body::response(store, vec![account], Shape::One))
 }
 
-async fn active_account(state: &AppState, user_id: i64) -> Result<Option<Account>, ApiError> {
-    Ok(state.store.account(user_id).await?.filter(|a| a.is_active))
+async fn active_account(store: &dyn Store, user_id: i64) -> Result<Option<Account>, ApiError> {
+    Ok(store.account(user_id).await?.filter(|a| a.is_active))
 }
 
 /// The caller itself (a page that was handed a token learns whose it is).
@@ -254,14 +252,11 @@ async fn active_account(state: &AppState, user_id: i64) -> Result<Option<Account
 pub async fn me(caller: Caller, State(state): State<AppState>) -> Result<Response, ApiError> {
     // The token was just accepted, so the user is active; a deletion racing this request
     // makes it a 401, as the next request would be.
-    let account = active_account(&state, caller.id)
+    let store = state.reads(&caller);
+    let account = active_account(store.as_ref(), caller.id)
         .await?
         .ok_or(ApiError::NotAuthenticated)?;
-    Ok(user_body::response(
-        state.store.clone(),
-        vec![account],
-        Shape::One,
-    ))
+    Ok(user_body::response(store, vec![account], Shape::One))
 }
 
 /// Deactivates a user and hands its items to the active user with the smallest id.
@@ -373,7 +368,7 @@ pub async fn rotate_token(
             (rotated.token.expose_secret().to_owned(), false)
         }
     };
-    let account = active_account(&state, user_id)
+    let account = active_account(state.store.as_ref(), user_id)
         .await?
         .ok_or(ApiError::NotFound("User not found"))?;
     let mut response =

@@ -26,6 +26,7 @@ pub fn accounts(config: &Config, store: Arc<dyn Store>) -> Accounts {
         tokens,
         PasswordHasher::start(config.password_hashing),
     )
+    .with_read_after_write(config.read_after_write)
 }
 
 pub fn state(config: &Config, store: Arc<dyn Store>) -> AppState {
@@ -63,6 +64,11 @@ pub async fn wait_for_database(store: &dyn Store, patience: Duration) -> anyhow:
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let store = store::connect(&config.database).context("DATABASE_URL")?;
     wait_for_database(store.as_ref(), config.database_wait).await?;
+    // The replica is not waited for: until it answers, reads go to the primary.
+    let store = match &config.read_replica {
+        Some(replica) => store::replicated(store, replica).context("DATABASE_READ_URL")?,
+        None => store,
+    };
     if config.auto_migrate {
         for migration in store
             .migrate()
@@ -87,7 +93,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}:{}", config.host, config.port))?;
     let address = tcp.local_addr()?;
-    tracing::info!(%address, backend = store.backend().name(), "listening");
+    tracing::info!(
+        %address,
+        backend = store.backend().name(),
+        read_replica = config.read_replica.is_some(),
+        "listening"
+    );
 
     if let Some(port) = config.metrics_port {
         let pool = store.clone();

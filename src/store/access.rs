@@ -65,7 +65,7 @@ impl SqlStore {
         token: &NewApiToken,
         context: &Context,
     ) -> sqlx::Result<Option<Option<ApiToken>>> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_change(context).await?;
         let owner: Option<i64> = sqlx::query_scalar(sql!(
             Db,
             "SELECT id FROM users WHERE id = ? AND is_active = ?",
@@ -120,7 +120,7 @@ impl SqlStore {
         token_id: i64,
         context: &Context,
     ) -> sqlx::Result<Option<bool>> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_change(context).await?;
         let deleted = sqlx::query(sql!(
             Db,
             "DELETE FROM api_tokens WHERE id = ? AND user_id = ?"
@@ -159,7 +159,7 @@ impl SqlStore {
         admin: bool,
         context: &Context,
     ) -> sqlx::Result<Option<Option<Account>>> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_change(context).await?;
         let account = sqlx::query_as::<Db, Account>(sql!(
             Db,
             concat!(
@@ -194,7 +194,7 @@ impl SqlStore {
         id: i64,
         context: &Context,
     ) -> sqlx::Result<Option<Option<Account>>> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_change(context).await?;
         let account = sqlx::query_as::<Db, Account>(sql!(
             Db,
             concat!(
@@ -261,7 +261,7 @@ impl SqlStore {
         items: ErasedItems,
         context: &Context,
     ) -> sqlx::Result<Option<Erasure>> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_change(context).await?;
         let account = sqlx::query_as::<Db, Account>(sql!(
             Db,
             concat!(

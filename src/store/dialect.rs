@@ -47,6 +47,9 @@ pub(crate) trait Dialect: Database {
     /// Row-lock clause for rows that must not change until commit.
     const FOR_SHARE: &'static str;
     const EXPLAIN: &'static str;
+    /// Whether an UPDATE locks the rows it looks at but leaves alone (InnoDB at REPEATABLE
+    /// READ), so that a conditional one is better preceded by a plain read.
+    const LOCKS_UNMATCHED_ROWS: bool = false;
 
     /// How `created_at` is bound: SQLite keeps the FastAPI app's sortable text
     /// `YYYY-MM-DD HH:MM:SS`, the others a native timestamp.
@@ -99,6 +102,17 @@ pub(crate) trait Dialect: Database {
         async {
             Err(super::StoreError::Database(sqlx::Error::Configuration(
                 "DATABASE_APP_ROLE is supported on PostgreSQL only".into(),
+            )))
+        }
+    }
+
+    /// Where this server is in its write-ahead log (PostgreSQL only).
+    fn wal_position(
+        _pool: &Pool<Self>,
+    ) -> impl Future<Output = super::StoreResult<super::WalPosition>> + Send {
+        async {
+            Err(super::StoreError::Database(sqlx::Error::Configuration(
+                "replica lag is measured on PostgreSQL only".into(),
             )))
         }
     }

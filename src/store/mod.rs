@@ -19,6 +19,7 @@ mod connect;
 mod dialect;
 mod mysql;
 mod postgres;
+mod replica;
 mod sql;
 mod sqlite;
 
@@ -38,6 +39,32 @@ use time::PrimitiveDateTime;
 
 pub use connect::{ConnectError, ConnectFailure};
 pub use dialect::Backend;
+pub use replica::{ReplicaSettings, ReplicaState, ReplicaStatus, replicated};
+
+/// Where the reads of a request go, decided per caller when its token is looked up (see
+/// `replica`): a caller that changed something within `READ_AFTER_WRITE_WINDOW` reads from the
+/// primary, so it sees its own writes whichever instance serves it; others may read from a
+/// read replica. Without a replica both are the primary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadFrom {
+    Primary,
+    Replica,
+}
+
+/// Where a server is in its write-ahead log (PostgreSQL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalPosition {
+    /// A standby (replaying a primary's log) rather than a primary.
+    pub in_recovery: bool,
+    /// Bytes since the log's origin: written (a primary) or replayed (a standby); `None`
+    /// when a standby has replayed nothing yet.
+    pub lsn: Option<u64>,
+}
+
+/// How stale `users.last_write_at` may be: a change leaves it alone when it is younger than
+/// this, so that a user's concurrent changes do not queue on its row for it. Whoever decides
+/// by it adds this to the window.
+pub const LAST_WRITE_GRANULARITY: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -176,6 +203,18 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
     fn pool_stats(&self) -> PoolStats;
     async fn close(&self);
+    /// Where this server is in its write-ahead log: how replica lag is measured. PostgreSQL
+    /// only; the others answer an error.
+    async fn wal_position(&self) -> StoreResult<WalPosition>;
+    /// The store that serves the reads of a caller who reads `from`; `None`: this one. Only a
+    /// store with a read replica (`replicated`) answers otherwise.
+    fn reads_from(&self, _from: ReadFrom) -> Option<Arc<dyn Store>> {
+        None
+    }
+    /// The read replica's state; `None` without one.
+    fn replica_status(&self) -> Option<ReplicaStatus> {
+        None
+    }
 
     /// `None` when the email is already registered. With `completion`, the idempotency
     /// record it names is completed in the same transaction.
@@ -235,7 +274,8 @@ pub trait Store: Send + Sync + 'static {
     /// Makes `user` (by email) the first admin, with its token, unless an active admin
     /// exists; atomic, and safe when two deployments run it at once.
     async fn adopt_first_admin(&self, user: NewUser) -> StoreResult<FirstAdmin>;
-    /// The active user holding the token with this selector.
+    /// The active user holding the token with this selector, with when it last changed
+    /// something. Always on the primary.
     async fn token_owner(&self, selector: &str) -> StoreResult<Option<TokenOwner>>;
     /// Replaces a user's token (rotation): the old one stops working at once.
     async fn set_token(
@@ -364,6 +404,12 @@ impl DbSettings {
             migrate_url: None,
         }
     }
+}
+
+/// The store that serves the reads of a caller who reads `from` (the primary, or a store on
+/// the read replica that falls back to the primary).
+pub fn reads(store: &Arc<dyn Store>, from: ReadFrom) -> Arc<dyn Store> {
+    store.reads_from(from).unwrap_or_else(|| Arc::clone(store))
 }
 
 /// Opens a pool for the backend the URL names (lazily: the server starts even while the

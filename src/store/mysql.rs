@@ -62,6 +62,7 @@ impl Dialect for MySql {
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     const FOR_SHARE: &'static str = " LOCK IN SHARE MODE";
     const EXPLAIN: &'static str = "EXPLAIN ";
+    const LOCKS_UNMATCHED_ROWS: bool = true;
 
     type Timestamp = PrimitiveDateTime;
 

@@ -12,6 +12,11 @@
 //! same on PostgreSQL and MySQL/MariaDB (whose SERIALIZABLE is itself lock based). SQLite has
 //! one writer at a time: `BEGIN IMMEDIATE` takes that lock up front, which gives the same
 //! guarantees.
+//!
+//! A change first records when its actor wrote (`begin_change`), at most once a second per
+//! actor; the change that does so holds its actor's row until it commits. The actor's row
+//! comes first, so a user's own concurrent changes queue there rather than deadlock; two users
+//! deleting each other in the same instant can deadlock, and the retry runs them again.
 
 use sqlx::{AssertSqlSafe, FromRow as _, Row as _};
 use time::PrimitiveDateTime;
@@ -30,7 +35,7 @@ use crate::store::sql::{
 };
 use crate::store::{
     AppliedMigration, Backend, Change, ConnectError, ConnectFailure, Deactivation, Erasure,
-    FirstAdmin, PoolStats, Store, StoreError, StoreResult,
+    FirstAdmin, PoolStats, Store, StoreError, StoreResult, WalPosition,
 };
 
 #[path = "access.rs"]
@@ -150,6 +155,48 @@ impl SqlStore {
         Ok(tx)
     }
 
+    /// The write transaction of a change made in `context`: its first statement records that
+    /// the acting user wrote just now (`users.last_write_at`, which the user's next token
+    /// lookups read to send its reads to the primary for a while; see `store::replica`).
+    /// Part of the change, so it commits or rolls back with it.
+    ///
+    /// First, not last: a change that takes a shared lock on its actor's row (an item created
+    /// for oneself) and then updated it would deadlock with a concurrent one doing the same.
+    /// And only when the recorded time is older than `LAST_WRITE_GRANULARITY`, so that the
+    /// changes within that second neither rewrite nor (on PostgreSQL) lock the row.
+    async fn begin_change(
+        &self,
+        context: &Context,
+    ) -> sqlx::Result<sqlx::Transaction<'static, Db>> {
+        let mut tx = self.begin().await?;
+        if let Some(actor) = context.actor_id {
+            let now = crate::domain::now_utc();
+            let fresh_since = now - crate::store::LAST_WRITE_GRANULARITY;
+            if <Db as Dialect>::LOCKS_UNMATCHED_ROWS {
+                // A plain read locks nothing: the row is locked only when it is to change.
+                let recorded: Option<Option<PrimitiveDateTime>> =
+                    sqlx::query_scalar(sql!(Db, "SELECT last_write_at FROM users WHERE id = ?"))
+                        .bind(actor)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if recorded.flatten().is_some_and(|at| at >= fresh_since) {
+                    return Ok(tx);
+                }
+            }
+            sqlx::query(sql!(
+                Db,
+                "UPDATE users SET last_write_at = ? \
+                 WHERE id = ? AND (last_write_at IS NULL OR last_write_at < ?)"
+            ))
+            .bind(<Db as Dialect>::timestamp(now))
+            .bind(actor)
+            .bind(<Db as Dialect>::timestamp(fresh_since))
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(tx)
+    }
+
     fn items_query(explain: &str, filter: &ItemFilter) -> Query {
         let sql = <Db as Dialect>::rewrite(&items_sql(explain, filter));
         let mut query = sqlx::query(AssertSqlSafe(sql));
@@ -179,7 +226,7 @@ impl SqlStore {
         id: i64,
         context: &Context,
     ) -> sqlx::Result<Option<Deactivation>> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_change(context).await?;
         // The heir is the active user with the smallest id but `id`. It is picked without a
         // lock, then both rows are locked in id order and the pick is confirmed.
         let heir_sql = sql!(
@@ -261,7 +308,7 @@ impl SqlStore {
         completion: Option<&Completion<'_, Item>>,
         context: &Context,
     ) -> sqlx::Result<Written<Option<Item>>> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_change(context).await?;
         let owner: Option<i64> = sqlx::query_scalar(sql!(
             Db,
             "SELECT id FROM users WHERE id = ? AND is_active = ?",
@@ -522,7 +569,7 @@ impl SqlStore {
         if_version: Option<i64>,
         context: &Context,
     ) -> sqlx::Result<Option<Change<Item>>> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_change(context).await?;
         let mut item = match Self::lock_item(&mut tx, owner_id, item_id, if_version).await? {
             Change::Done(item) => item,
             other => return Ok(Some(other)),
@@ -568,7 +615,7 @@ impl SqlStore {
         if_version: Option<i64>,
         context: &Context,
     ) -> sqlx::Result<Option<Change<()>>> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_change(context).await?;
         match Self::lock_item(&mut tx, owner_id, item_id, if_version).await? {
             Change::Done(_) => {}
             Change::NotFound => return Ok(Some(Change::NotFound)),
@@ -645,6 +692,12 @@ impl Store for SqlStore {
         .await
     }
 
+    async fn wal_position(&self) -> StoreResult<WalPosition> {
+        <Db as Dialect>::wal_position(&self.pool)
+            .instrument(db_span(BACKEND, "wal_position"))
+            .await
+    }
+
     fn pool_stats(&self) -> PoolStats {
         PoolStats {
             size: self.pool.size(),
@@ -669,14 +722,16 @@ impl Store for SqlStore {
         async {
             let email = user.email.clone();
             let is_admin = user.is_admin;
-            let mut tx = self.begin().await?;
+            let mut tx = self.begin_change(context).await?;
+            // A new user has just written, too: its first reads (with the token it gets
+            // now) go to the primary, which already has it.
+            let created_at = <Db as Dialect>::timestamp(crate::domain::now_utc());
             let inserted = <Db as Dialect>::insert_id(
                 &mut tx,
                 sql!(
                     Db,
-                    "INSERT INTO users \
-                     (email, hashed_password, is_active, is_admin, token_selector, token_hash) \
-                     VALUES (?, ?, ?, ?, ?, ?)"
+                    "INSERT INTO users (email, hashed_password, is_active, is_admin, \
+                     token_selector, token_hash, last_write_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
                 ),
                 move |query| {
                     query
@@ -686,6 +741,7 @@ impl Store for SqlStore {
                         .bind(user.is_admin)
                         .bind(user.token_selector)
                         .bind(user.token_hash)
+                        .bind(created_at)
                 },
             )
             .await;
@@ -862,9 +918,9 @@ impl Store for SqlStore {
             // The primary token (in users) or a named one (api_tokens), in one round trip.
             let row = sqlx::query(sql!(
                 Db,
-                "SELECT id, is_admin, token_hash, FALSE AS read_only FROM users \
+                "SELECT id, is_admin, token_hash, FALSE AS read_only, last_write_at FROM users \
                  WHERE token_selector = ? AND is_active = ? \
-                 UNION ALL SELECT u.id, u.is_admin, t.token_hash, t.read_only \
+                 UNION ALL SELECT u.id, u.is_admin, t.token_hash, t.read_only, u.last_write_at \
                  FROM api_tokens t JOIN users u ON u.id = t.user_id \
                  WHERE t.selector = ? AND u.is_active = ?"
             ))
@@ -886,6 +942,7 @@ impl Store for SqlStore {
                 read_only: row
                     .try_get::<bool, _>("read_only")
                     .or_else(|_| row.try_get::<i64, _>("read_only").map(|n| n != 0))?,
+                last_write_at: row.try_get("last_write_at")?,
             }))
         }
         .instrument(db_span(BACKEND, "token_owner"))
@@ -901,7 +958,7 @@ impl Store for SqlStore {
         context: &Context,
     ) -> StoreResult<bool> {
         async {
-            let mut tx = self.begin().await?;
+            let mut tx = self.begin_change(context).await?;
             let result = sqlx::query(sql!(
                 Db,
                 "UPDATE users SET token_selector = ?, token_hash = ? \

@@ -10,7 +10,7 @@ use sqlx::{AssertSqlSafe, PgConnection, Pool, Postgres, Row as _, Transaction};
 use time::PrimitiveDateTime;
 
 use super::dialect::{Backend, Dialect, Query, run_migrations};
-use super::{AppliedMigration, DbSettings, Pooler, Store, StoreError, StoreResult};
+use super::{AppliedMigration, DbSettings, Pooler, Store, StoreError, StoreResult, WalPosition};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -24,11 +24,19 @@ mod portable;
 use portable::SqlStore;
 
 pub(super) fn connect(settings: &DbSettings) -> Result<Arc<dyn Store>, StoreError> {
+    // `todo-api` in pg_stat_activity, unless the URL names the connections otherwise (one
+    // instance's, or the replica's).
+    let named = |url: &str| {
+        let options = PgConnectOptions::from_str(url).map_err(StoreError::Database)?;
+        let application_name = options
+            .get_application_name()
+            .unwrap_or("todo-api")
+            .to_owned();
+        Ok::<_, StoreError>(options.application_name(&application_name))
+    };
     let direct = |url: &str| {
         Ok::<_, StoreError>(
-            PgConnectOptions::from_str(url)
-                .map_err(StoreError::Database)?
-                .application_name("todo-api")
+            named(url)?
                 // A runaway statement must not hold a connection (and the request) forever.
                 .options([(
                     "statement_timeout",
@@ -49,9 +57,7 @@ pub(super) fn connect(settings: &DbSettings) -> Result<Arc<dyn Store>, StoreErro
             // statement cache (a transaction pooler hands each transaction to any server
             // connection); `SqlStore::begin` sets the statement timeout in each transaction
             // and drops what other clients prepared there.
-            let options = PgConnectOptions::from_str(url)
-                .map_err(StoreError::Database)?
-                .application_name("todo-api")
+            let options = named(url)?
                 .extra_float_digits(None)
                 .statement_cache_capacity(0);
             SqlStore::new(pool_options().connect_lazy_with(options))
@@ -107,6 +113,21 @@ impl Dialect for Postgres {
 
     async fn begin_write(pool: &Pool<Self>) -> sqlx::Result<Transaction<'static, Self>> {
         pool.begin().await
+    }
+
+    /// The position written (a primary) or replayed (a standby), as bytes since `0/0`: two
+    /// servers' positions subtract to the lag in bytes, as `pg_wal_lsn_diff` does.
+    async fn wal_position(pool: &Pool<Self>) -> StoreResult<WalPosition> {
+        let (in_recovery, lsn): (bool, Option<i64>) = sqlx::query_as(
+            "SELECT pg_is_in_recovery(), pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() \
+             THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END, '0/0')::bigint",
+        )
+        .fetch_one(pool)
+        .await?;
+        Ok(WalPosition {
+            in_recovery,
+            lsn: lsn.and_then(|bytes| u64::try_from(bytes).ok()),
+        })
     }
 
     /// The audit trail is append-only for the service: INSERT and SELECT on `audit_events`

@@ -57,6 +57,23 @@ fn describe(backend: &'static str) {
         POOL_CONNECTIONS,
         "Database connections by state (idle, in_use) and the pool's maximum (max)"
     );
+    metrics::describe_counter!(
+        READS,
+        "Reads with a read replica (DATABASE_READ_URL), by the database that served them: replica, primary, or primary_after_replica (the replica failed)"
+    );
+    metrics::describe_gauge!(
+        REPLICA_LAG_BYTES,
+        metrics::Unit::Bytes,
+        "How far the read replica's replay is behind the primary's WAL, as last measured"
+    );
+    metrics::describe_gauge!(
+        REPLICA_UP,
+        "1 while the read replica answers as a standby, else 0"
+    );
+    metrics::describe_gauge!(
+        REPLICA_IN_USE,
+        "1 while reads go to the read replica (it answers and its lag is within REPLICA_MAX_LAG_BYTES), else 0"
+    );
     metrics::describe_counter!(ITEMS_CREATED, "Items created");
     metrics::describe_counter!(USERS_CREATED, "Users created");
     metrics::describe_counter!(

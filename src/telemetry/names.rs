@@ -13,3 +13,7 @@ pub const BUILD_INFO: &str = "todo_build_info";
 pub const PASSWORD_HASH_REFUSED: &str = "todo_password_hash_refused_total";
 pub const CONNECTIONS_OPEN: &str = "http_connections_open";
 pub const CONNECTIONS_CLOSED: &str = "http_connections_closed_total";
+pub const READS: &str = "db_reads_total";
+pub const REPLICA_LAG_BYTES: &str = "db_replica_lag_bytes";
+pub const REPLICA_UP: &str = "db_replica_up";
+pub const REPLICA_IN_USE: &str = "db_replica_in_use";

@@ -11,6 +11,7 @@ async fn openapi_describes_every_endpoint_and_the_token_scheme(app: TestApp) {
     assert_eq!(doc["openapi"], "3.1.0");
     let expected = [
         ("/health-check", "get"),
+        ("/health-check/replica", "get"),
         ("/livez", "get"),
         ("/users", "post"),
         ("/users", "get"),
@@ -28,8 +29,8 @@ async fn openapi_describes_every_endpoint_and_the_token_scheme(app: TestApp) {
     for (path, method) in expected {
         let operation = &doc["paths"][path][method];
         assert!(operation.is_object(), "{method} {path} is documented");
-        let open =
-            ["/health-check", "/livez"].contains(&path) || (path == "/users" && method == "post");
+        let open = ["/health-check", "/health-check/replica", "/livez"].contains(&path)
+            || (path == "/users" && method == "post");
         if !open {
             assert_eq!(
                 operation["security"][0]["api_token"],

@@ -129,7 +129,7 @@ resource "google_sql_database_instance" "primary" {
 
 # Read replica, passed to the service as DATABASE_READ_URL for the read routing of the product
 # contract (reads on the replica, a user's reads on the primary for a short window after its
-# writes). The service does not route reads yet: until it does, all queries use the primary.
+# writes; a lagging or unreachable replica sends them to the primary: docs/replicas.md).
 resource "google_sql_database_instance" "replica" {
   #checkov:skip=CKV_GCP_79:The deployment requirements fix PostgreSQL 15; a replica runs its primary's major.
   #checkov:skip=CKV_GCP_6:TLS is required (ssl_mode ENCRYPTED_ONLY) on a private-IP-only instance; client certificates are not used (see the primary).
