@@ -36,6 +36,8 @@ use crate::store::{
 #[path = "access.rs"]
 mod access;
 use access::record;
+#[path = "bulk.rs"]
+mod bulk;
 
 type Args = <Db as sqlx::Database>::Arguments;
 
@@ -1140,5 +1142,33 @@ impl Store for SqlStore {
         })
         .instrument(db_span(BACKEND, "delete_item"))
         .await
+    }
+
+    async fn export_rows(
+        &self,
+        sink: &mut dyn crate::store::rows::RowSink,
+    ) -> Result<crate::store::rows::Counts, crate::store::rows::BulkError> {
+        self.export_all(sink)
+            .instrument(db_span(BACKEND, "export_rows"))
+            .await
+    }
+
+    async fn import_rows(
+        &self,
+        source: &mut dyn crate::store::rows::RowSource,
+        replace: bool,
+    ) -> Result<crate::store::rows::Counts, crate::store::rows::BulkError> {
+        self.import_all(source, replace)
+            .instrument(db_span(BACKEND, "import_rows"))
+            .await
+    }
+
+    async fn snapshot_into(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<crate::store::rows::SnapshotReport, crate::store::rows::BulkError> {
+        <Db as Dialect>::snapshot_into(&self.pool, path)
+            .instrument(db_span(BACKEND, "snapshot_into"))
+            .await
     }
 }
