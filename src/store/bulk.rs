@@ -10,7 +10,7 @@
 use sqlx::{AssertSqlSafe, Connection as _, Row as _};
 
 use super::{Args, Db, SqlStore};
-use crate::store::dialect::Dialect;
+use crate::store::dialect::{self, Dialect};
 use crate::store::rows::{
     Batch, BulkError, Cell, ColumnType, Counters, Counts, Piece, Row, RowSink, RowSource, TABLES,
     Table,
@@ -20,10 +20,10 @@ type Query = sqlx::query::Query<'static, Db, Args>;
 type Conn = <Db as sqlx::Database>::Connection;
 
 /// Rows per page of the export.
-const PAGE: usize = 2000;
-/// Bind parameters per INSERT statement: well below every backend's limit (SQLite 32766,
-/// PostgreSQL and MySQL 65535), large enough that statements are few.
-const PARAMS_PER_INSERT: usize = 4000;
+const PAGE: usize = 5000;
+/// An INSERT statement's arguments stay under this many bytes (MySQL's default
+/// `max_allowed_packet` is 16 MiB, 4 MiB on older servers).
+const BYTES_PER_INSERT: usize = 3 << 20;
 
 fn columns(table: &Table) -> String {
     table
@@ -72,13 +72,17 @@ fn bind(query: Query, cell: Cell, ty: ColumnType) -> Query {
     }
 }
 
-async fn count_rows(conn: &mut Conn) -> sqlx::Result<Counts> {
+async fn count_rows(conn: &mut Conn) -> Result<Counts, BulkError> {
     let mut counts = Counts::default();
     for table in &TABLES {
         let sql = format!("SELECT COUNT(*) FROM {}", table.name);
         let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
             .fetch_one(&mut *conn)
-            .await?;
+            .await
+            .map_err(|err| match err {
+                err if dialect::is_undefined_table(&err) => BulkError::NotMigrated(table.name),
+                err => err.into(),
+            })?;
         counts.set(table, u64::try_from(n).unwrap_or_default());
     }
     Ok(counts)
@@ -118,15 +122,37 @@ async fn read_page(
         .collect()
 }
 
-/// Inserts `batch` with as few statements as the bind limit allows.
+/// Roughly how many bytes a row's arguments take on the wire.
+fn row_bytes(row: &Row) -> usize {
+    row.iter()
+        .map(|cell| match cell {
+            Cell::Text(text) => text.len() + 4,
+            Cell::Bytes(bytes) => bytes.len() + 4,
+            _ => 12,
+        })
+        .sum()
+}
+
+/// Inserts `batch` with as few statements as the limits allow: each statement waits for its
+/// answer, and sqlx 0.9 leaves Nagle's algorithm on, so a statement larger than a TCP
+/// segment can wait a delayed ACK (40 ms) before it is sent in full. Large statements make
+/// that wait rare per row.
 async fn insert(conn: &mut Conn, batch: Batch) -> sqlx::Result<()> {
     let table = batch.table;
     let width = table.columns.len();
-    let per_statement = (PARAMS_PER_INSERT / width).max(1);
+    let per_statement = (<Db as Dialect>::MAX_BIND_PARAMS / width).max(1);
     let marks = format!("({})", vec!["?"; width].join(", "));
     let mut rows = batch.rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let chunk: Vec<Row> = rows.by_ref().take(per_statement).collect();
+        let mut chunk: Vec<Row> = Vec::new();
+        let mut bytes = 0;
+        while let Some(row) = rows.next_if(|row| {
+            chunk.is_empty()
+                || (chunk.len() < per_statement && bytes + row_bytes(row) <= BYTES_PER_INSERT)
+        }) {
+            bytes += row_bytes(&row);
+            chunk.push(row);
+        }
         let sql = format!(
             "INSERT INTO {} ({}) VALUES {}",
             table.name,

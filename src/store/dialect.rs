@@ -108,6 +108,8 @@ pub(crate) trait Dialect: Database {
         pool: &Pool<Self>,
     ) -> impl Future<Output = sqlx::Result<Transaction<'static, Self>>> + Send;
 
+    /// The most bind parameters one statement may carry.
+    const MAX_BIND_PARAMS: usize = 65_535;
     /// Run before `SNAPSHOT_BEGIN` on the same connection, if any.
     const SNAPSHOT_PREPARE: Option<&'static str> = None;
     /// Starts a read-only transaction that sees one consistent snapshot to its end (an
@@ -245,6 +247,19 @@ pub(crate) fn is_unavailable(err: &sqlx::Error) -> bool {
         }
         _ => false,
     }
+}
+
+/// The statement named a table that does not exist (a database never migrated).
+pub(crate) fn is_undefined_table(err: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = err else {
+        return false;
+    };
+    if let Some(my) = db.try_downcast_ref::<MySqlDatabaseError>() {
+        return my.number() == 1146;
+    }
+    db.code().as_deref() == Some("42P01")
+        || (db.try_downcast_ref::<SqliteError>().is_some()
+            && db.message().starts_with("no such table"))
 }
 
 /// A URL with any password replaced, for messages.

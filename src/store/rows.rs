@@ -270,6 +270,10 @@ pub enum BulkError {
     },
     #[error("the rows arrived out of order: {0}")]
     OutOfOrder(&'static str),
+    #[error(
+        "the database has no table {0}: is DATABASE_URL right? (todo-api never migrated this database)"
+    )]
+    NotMigrated(&'static str),
     #[error("{0} is supported on SQLite only")]
     SqliteOnly(&'static str),
     #[error("the snapshot {path} failed its integrity check: {result}")]

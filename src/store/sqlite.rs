@@ -121,6 +121,9 @@ impl Dialect for Sqlite {
         pool.begin_with("BEGIN IMMEDIATE").await
     }
 
+    /// SQLITE_MAX_VARIABLE_NUMBER of SQLite 3.32 and later.
+    const MAX_BIND_PARAMS: usize = 32_766;
+
     /// A deferred transaction's snapshot begins at its first read and holds to its end; in
     /// WAL mode writers carry on meanwhile.
     const SNAPSHOT_BEGIN: &'static str = "BEGIN";
