@@ -17,7 +17,7 @@ use super::progress::Progress;
 use crate::store::rows::{Batch, BoxError, Counts, Piece, Row, RowSink, RowSource, TABLES, Table};
 
 /// Rows per batch handed to the import.
-const BATCH: usize = 2000;
+const BATCH: usize = 5000;
 
 /// Reads the next line (newline included) into `buf`; `false` at the end of the file.
 fn next_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<bool> {
@@ -209,6 +209,24 @@ impl RowSource for FileSource {
     }
 }
 
+/// A new file only its owner may read: a backup holds password and token hashes.
+fn private_file(path: &Path) -> std::io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// Makes an existing file readable by its owner only (a SQLite snapshot).
+pub fn make_private(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 /// Writes an export to `FILE.partial`, and renames it to `FILE` once the trailer is on disk.
 pub struct FileSink {
     path: PathBuf,
@@ -227,7 +245,7 @@ impl FileSink {
         let mut name = path.file_name().unwrap_or_default().to_os_string();
         name.push(".partial");
         let partial = path.with_file_name(name);
-        let mut out = BufWriter::with_capacity(1 << 20, File::create(&partial)?);
+        let mut out = BufWriter::with_capacity(1 << 20, private_file(&partial)?);
         let header = format::header(backend, crate::domain::now_utc_seconds());
         out.write_all(&header)?;
         let mut hasher = Sha256::new();

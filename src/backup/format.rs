@@ -13,7 +13,8 @@
 //! trailer line (header and rows, newlines included); `id_counters` is the highest id each
 //! table had handed out (deleted rows' included), so that a restore never hands one out
 //! again. A column this version does not know is ignored (and named in a warning); a
-//! missing one is an error.
+//! missing one is an error, unless it is nullable (then it restores as NULL: how a column
+//! added by a later migration stays compatible with older files).
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -243,8 +244,11 @@ fn cell(n: u64, table: &Table, column: &Column, value: Option<Value>) -> Result<
             format!("{}.{}: expected {expected}", table.name, column.name),
         )
     };
-    let Some(value) = value else {
-        return Err(bad(n, format!("{}.{}: missing", table.name, column.name)));
+    let value = match value {
+        Some(value) => value,
+        // A nullable column added after the file was written restores as NULL.
+        None if column.nullable => Value::Null,
+        None => return Err(bad(n, format!("{}.{}: missing", table.name, column.name))),
     };
     Ok(match (column.ty, value) {
         (_, Value::Null) if column.nullable => Cell::Null,
@@ -355,6 +359,12 @@ mod tests {
             Ok(Line::Row(..))
         ));
         assert_eq!(unknown.into_iter().collect::<Vec<_>>(), ["erasures.why"]);
+        // A nullable column the file lacks (added after it was written) is NULL.
+        let line = br#"{"table":"items","row":{"id":1,"title":"t","owner_id":1,"created_at":"2026-01-01T00:00:00","done":false,"version":1}}"#;
+        let Ok(Line::Row(_, cells)) = parse_line(3, line, &mut BTreeSet::new()) else {
+            panic!("a row without its description");
+        };
+        assert_eq!(cells[2], Cell::Null);
         let line = br#"{"table":"erasures","row":{"user_id":3}}"#;
         let err = parse_line(5, line, &mut BTreeSet::new()).err().unwrap();
         assert_eq!(err.to_string(), "line 5: erasures.erased_at: missing");

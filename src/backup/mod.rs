@@ -130,6 +130,7 @@ pub async fn snapshot(store: &dyn Store, path: &Path) -> Result<SnapshotSummary,
             return Err(err.into());
         }
     };
+    file::make_private(&partial).map_err(write_error)?;
     std::fs::rename(&partial, path).map_err(write_error)?;
     let bytes = std::fs::metadata(path).map_err(write_error)?.len();
     Ok(SnapshotSummary {

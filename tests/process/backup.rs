@@ -131,6 +131,13 @@ async fn backup_while_writing_restores_every_row(kind: Kind) {
     assert_eq!(summary["format"], "todo-api-backup");
     assert_eq!(summary["backend"], kind_name(kind));
     assert!(!std::path::Path::new(&format!("{file}.partial")).exists());
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(file).unwrap().permissions());
+    assert_eq!(
+        mode & 0o777,
+        0o600,
+        "password and token hashes: for the owner only"
+    );
 
     let Some(target) = TestDb::create(kind).await else {
         return;

@@ -174,6 +174,10 @@ async fn a_sqlite_snapshot_taken_while_writing_is_whole_and_usable() {
     let written = writer.stop().await;
     let summary: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(summary["integrity"], "ok");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&snapshot).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
 
     // Checked independently of the command: integrity, counts, one moment across tables.
     let url = format!("sqlite://{snapshot}?mode=ro");
