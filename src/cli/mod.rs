@@ -14,6 +14,7 @@ use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod access;
+mod backup;
 
 use crate::accounts::Accounts;
 use crate::audit::Context;
@@ -67,6 +68,16 @@ enum Command {
     /// The audit trail: export, purge past retention
     #[command(subcommand)]
     Audit(access::AuditCommand),
+    /// Back up the database (DATABASE_URL) to a file while the service keeps serving: a
+    /// portable JSON Lines export of one consistent snapshot, or with --sqlite-snapshot a copy
+    /// of the SQLite file
+    Backup(backup::BackupArgs),
+    /// Restore a backup file into the database (DATABASE_URL): the file is verified in full
+    /// first, the migrations are applied, then every row goes in in one transaction with its id
+    Restore(backup::RestoreArgs),
+    /// Copy every row from one database to another, between any backends (an export streamed
+    /// into an import: ids, timestamps, token hashes and ETags are kept)
+    Copy(backup::CopyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -187,6 +198,17 @@ pub fn main() -> ExitCode {
 /// The tools: each opens the database, checks that it can connect (with a message that says
 /// why not), applies migrations when asked to, does its work and prints its result.
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    // The backup tools open their databases themselves (`copy` two of them).
+    let bulk = match command {
+        Command::Backup(args) => backup::Command::Backup(args),
+        Command::Restore(args) => backup::Command::Restore(args),
+        Command::Copy(args) => backup::Command::Copy(args),
+        other => return tools(other, config).await,
+    };
+    backup::run(bulk, &config).await
+}
+
+async fn tools(command: Command, config: Config) -> anyhow::Result<()> {
     let store = store::connect(&config.database)?;
     store.check_connection().await?;
     let result = async {
@@ -311,6 +333,9 @@ async fn tool(
         Command::Token(TokenCommand::List(who)) => access::token_list(store, who).await,
         Command::Token(TokenCommand::Revoke(args)) => access::token_revoke(store, args).await,
         Command::Audit(_) => unreachable!("handled by run"),
+        Command::Backup(_) | Command::Restore(_) | Command::Copy(_) => {
+            unreachable!("handled by run")
+        }
         Command::User(UserCommand::Deactivate(who)) => {
             let account = find(store, &who).await?;
             match store

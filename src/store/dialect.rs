@@ -122,6 +122,43 @@ pub(crate) trait Dialect: Database {
         pool: &Pool<Self>,
     ) -> impl Future<Output = sqlx::Result<Transaction<'static, Self>>> + Send;
 
+    /// The most bind parameters one statement may carry.
+    const MAX_BIND_PARAMS: usize = 65_535;
+    /// Run before `SNAPSHOT_BEGIN` on the same connection, if any.
+    const SNAPSHOT_PREPARE: Option<&'static str> = None;
+    /// Starts a read-only transaction that sees one consistent snapshot to its end (an
+    /// export's).
+    const SNAPSHOT_BEGIN: &'static str;
+    /// Whether `set_id_counter` must run after the import's commit (MySQL's `ALTER TABLE`
+    /// commits implicitly), rather than inside it.
+    const COUNTERS_AFTER_COMMIT: bool = false;
+
+    /// The highest id the counter of `table`'s generated `id` has handed out, if known.
+    fn id_counter(
+        conn: &mut Self::Connection,
+        table: &'static str,
+    ) -> impl Future<Output = sqlx::Result<Option<i64>>> + Send;
+
+    /// Moves the counter of `table`'s generated `id` so that the next id is `high + 1`.
+    fn set_id_counter(
+        conn: &mut Self::Connection,
+        table: &'static str,
+        high: i64,
+    ) -> impl Future<Output = sqlx::Result<()>> + Send;
+
+    /// Writes a consistent copy of the live database to `path` and checks it (SQLite only).
+    fn snapshot_into(
+        _pool: &Pool<Self>,
+        _path: &std::path::Path,
+    ) -> impl Future<Output = Result<super::rows::SnapshotReport, super::rows::BulkError>> + Send
+    {
+        async {
+            Err(super::rows::BulkError::SqliteOnly(
+                "backup --sqlite-snapshot",
+            ))
+        }
+    }
+
     /// Rewrites `?` placeholders into this dialect's form (our SQL has no `?` in literals).
     fn rewrite(sql: &str) -> String {
         let mut out = String::with_capacity(sql.len() + 8);
@@ -224,6 +261,19 @@ pub(crate) fn is_unavailable(err: &sqlx::Error) -> bool {
         }
         _ => false,
     }
+}
+
+/// The statement named a table that does not exist (a database never migrated).
+pub(crate) fn is_undefined_table(err: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = err else {
+        return false;
+    };
+    if let Some(my) = db.try_downcast_ref::<MySqlDatabaseError>() {
+        return my.number() == 1146;
+    }
+    db.code().as_deref() == Some("42P01")
+        || (db.try_downcast_ref::<SqliteError>().is_some()
+            && db.message().starts_with("no such table"))
 }
 
 /// A URL with any password replaced, for messages.

@@ -20,6 +20,7 @@ mod dialect;
 mod mysql;
 mod postgres;
 mod replica;
+pub mod rows;
 mod sql;
 mod sqlite;
 
@@ -264,6 +265,9 @@ pub trait Store: Send + Sync + 'static {
         items: ErasedItems,
         context: &Context,
     ) -> StoreResult<Erasure>;
+    /// The erasure log: the ids of the users erased, which a restore of an older backup
+    /// erases again.
+    async fn erased_users(&self) -> StoreResult<Vec<i64>>;
     /// Audit records, newest first.
     async fn audit_records(&self, filter: &audit::Filter) -> StoreResult<Vec<audit::Record>>;
     /// Deletes the audit records made before `before` (with their client addresses).
@@ -359,6 +363,29 @@ pub trait Store: Send + Sync + 'static {
         if_version: Option<i64>,
         context: &Context,
     ) -> StoreResult<Change<()>>;
+
+    /// Streams every row of `rows::TABLES` into `sink` from one consistent snapshot while
+    /// writers carry on: `Start` (the counts), the rows table by table in key order, `End`
+    /// (the id counters). Returns the counts.
+    async fn export_rows(
+        &self,
+        sink: &mut dyn rows::RowSink,
+    ) -> Result<rows::Counts, rows::BulkError>;
+    /// Inserts what `source` yields (as `export_rows` streams it) in one transaction,
+    /// keeping the ids, and moves the id counters past them. Refuses a database with rows
+    /// unless `replace`, which deletes them first in the same transaction. Returns the
+    /// counts inserted.
+    async fn import_rows(
+        &self,
+        source: &mut dyn rows::RowSource,
+        replace: bool,
+    ) -> Result<rows::Counts, rows::BulkError>;
+    /// SQLite: writes a consistent copy of the live database to the new file `path`
+    /// (`VACUUM INTO`) and checks it. Other backends: an error saying it is SQLite only.
+    async fn snapshot_into(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<rows::SnapshotReport, rows::BulkError>;
 }
 
 /// A connection pooler between the service and PostgreSQL (`DATABASE_POOLER`).

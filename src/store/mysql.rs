@@ -123,4 +123,47 @@ impl Dialect for MySql {
     async fn begin_write(pool: &Pool<Self>) -> sqlx::Result<Transaction<'static, Self>> {
         pool.begin().await
     }
+
+    /// For the next transaction only, whatever the server's default isolation.
+    const SNAPSHOT_PREPARE: Option<&'static str> =
+        Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+    const SNAPSHOT_BEGIN: &'static str = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY";
+    const COUNTERS_AFTER_COMMIT: bool = true;
+
+    /// `AUTO_INCREMENT` of `information_schema`, the next id to hand out. MySQL 8 caches it
+    /// for a day unless `information_schema_stats_expiry` is 0 (MariaDB has no such cache,
+    /// nor the variable).
+    async fn id_counter(
+        conn: &mut MySqlConnection,
+        table: &'static str,
+    ) -> sqlx::Result<Option<i64>> {
+        let _ = sqlx::query("SET SESSION information_schema_stats_expiry = 0")
+            .execute(&mut *conn)
+            .await;
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST(AUTO_INCREMENT AS SIGNED) FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+        )
+        .bind(table)
+        .fetch_optional(&mut *conn)
+        .await?
+        .flatten();
+        Ok(next.map(|next| next - 1))
+    }
+
+    /// InnoDB moves the counter past explicit ids by itself; this keeps it past the ids the
+    /// source had handed out and deleted since. `ALTER TABLE` commits implicitly, hence
+    /// after the import's commit.
+    async fn set_id_counter(
+        conn: &mut MySqlConnection,
+        table: &'static str,
+        high: i64,
+    ) -> sqlx::Result<()> {
+        let sql = format!(
+            "ALTER TABLE {table} AUTO_INCREMENT = {}",
+            high.saturating_add(1)
+        );
+        sqlx::query(AssertSqlSafe(sql)).execute(conn).await?;
+        Ok(())
+    }
 }

@@ -41,6 +41,8 @@ use crate::store::{
 #[path = "access.rs"]
 mod access;
 use access::record;
+#[path = "bulk.rs"]
+mod bulk;
 
 type Args = <Db as sqlx::Database>::Arguments;
 
@@ -888,6 +890,18 @@ impl Store for SqlStore {
         .await
     }
 
+    async fn erased_users(&self) -> StoreResult<Vec<i64>> {
+        async {
+            Ok(
+                sqlx::query_scalar(sql!(Db, "SELECT user_id FROM erasures ORDER BY user_id"))
+                    .fetch_all(&mut *self.conn().await?)
+                    .await?,
+            )
+        }
+        .instrument(db_span(BACKEND, "erased_users"))
+        .await
+    }
+
     async fn audit_records(&self, filter: &audit::Filter) -> StoreResult<Vec<audit::Record>> {
         self.list_audit(filter)
             .instrument(db_span(BACKEND, "audit_records"))
@@ -1277,5 +1291,33 @@ impl Store for SqlStore {
         })
         .instrument(db_span(BACKEND, "delete_item"))
         .await
+    }
+
+    async fn export_rows(
+        &self,
+        sink: &mut dyn crate::store::rows::RowSink,
+    ) -> Result<crate::store::rows::Counts, crate::store::rows::BulkError> {
+        self.export_all(sink)
+            .instrument(db_span(BACKEND, "export_rows"))
+            .await
+    }
+
+    async fn import_rows(
+        &self,
+        source: &mut dyn crate::store::rows::RowSource,
+        replace: bool,
+    ) -> Result<crate::store::rows::Counts, crate::store::rows::BulkError> {
+        self.import_all(source, replace)
+            .instrument(db_span(BACKEND, "import_rows"))
+            .await
+    }
+
+    async fn snapshot_into(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<crate::store::rows::SnapshotReport, crate::store::rows::BulkError> {
+        <Db as Dialect>::snapshot_into(&self.pool, path)
+            .instrument(db_span(BACKEND, "snapshot_into"))
+            .await
     }
 }

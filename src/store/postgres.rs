@@ -130,6 +130,33 @@ impl Dialect for Postgres {
         })
     }
 
+    const SNAPSHOT_BEGIN: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+
+    /// Sequences are outside transactions: read after the snapshot began, the value is at
+    /// least every id the snapshot holds.
+    async fn id_counter(conn: &mut PgConnection, table: &'static str) -> sqlx::Result<Option<i64>> {
+        sqlx::query_scalar(
+            "SELECT pg_sequence_last_value(pg_get_serial_sequence($1, 'id')::regclass)",
+        )
+        .bind(table)
+        .fetch_one(conn)
+        .await
+    }
+
+    /// Identity columns take explicit ids without moving their sequence: it is set here.
+    async fn set_id_counter(
+        conn: &mut PgConnection,
+        table: &'static str,
+        high: i64,
+    ) -> sqlx::Result<()> {
+        sqlx::query("SELECT setval(pg_get_serial_sequence($1, 'id'), $2)")
+            .bind(table)
+            .bind(high)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
     /// The audit trail is append-only for the service: INSERT and SELECT on `audit_events`
     /// (the database-setup task's default privileges granted more, taken back here), and on
     /// `audit_client_ips` also DELETE, which erasure needs. Purging runs as the owner. Run

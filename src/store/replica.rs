@@ -453,8 +453,35 @@ impl Store for Replicated {
         self.primary().purge_audit(before).await
     }
 
+    async fn erased_users(&self) -> StoreResult<Vec<i64>> {
+        self.primary().erased_users().await
+    }
+
     async fn grant_app_role(&self, role: &str) -> StoreResult<()> {
         self.primary().grant_app_role(role).await
+    }
+
+    // Backups read and restores write the primary: a replica may lag the last writes.
+    async fn export_rows(
+        &self,
+        sink: &mut dyn super::rows::RowSink,
+    ) -> Result<super::rows::Counts, super::rows::BulkError> {
+        self.primary().export_rows(sink).await
+    }
+
+    async fn import_rows(
+        &self,
+        source: &mut dyn super::rows::RowSource,
+        replace: bool,
+    ) -> Result<super::rows::Counts, super::rows::BulkError> {
+        self.primary().import_rows(source, replace).await
+    }
+
+    async fn snapshot_into(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<super::rows::SnapshotReport, super::rows::BulkError> {
+        self.primary().snapshot_into(path).await
     }
 
     async fn adopt_first_admin(&self, user: NewUser) -> StoreResult<FirstAdmin> {

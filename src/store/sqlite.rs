@@ -5,6 +5,7 @@
 //! itself. Writers take the write lock up front (`BEGIN IMMEDIATE`) and wait up to the busy
 //! timeout for it, so concurrent writers queue instead of failing with `SQLITE_BUSY`.
 
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use time::PrimitiveDateTime;
 use time::macros::format_description;
 
 use super::dialect::{Backend, Dialect, Query, run_migrations};
+use super::rows::{BulkError, Counts, SnapshotReport, TABLES};
 use super::{AppliedMigration, ConnectFailure, DbSettings, Store, StoreError, StoreResult};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -117,6 +119,78 @@ impl Dialect for Sqlite {
 
     async fn begin_write(pool: &Pool<Self>) -> sqlx::Result<Transaction<'static, Self>> {
         pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    /// SQLITE_MAX_VARIABLE_NUMBER of SQLite 3.32 and later.
+    const MAX_BIND_PARAMS: usize = 32_766;
+
+    /// A deferred transaction's snapshot begins at its first read and holds to its end; in
+    /// WAL mode writers carry on meanwhile.
+    const SNAPSHOT_BEGIN: &'static str = "BEGIN";
+
+    async fn id_counter(
+        conn: &mut SqliteConnection,
+        table: &'static str,
+    ) -> sqlx::Result<Option<i64>> {
+        sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = ?")
+            .bind(table)
+            .fetch_optional(conn)
+            .await
+    }
+
+    async fn set_id_counter(
+        conn: &mut SqliteConnection,
+        table: &'static str,
+        high: i64,
+    ) -> sqlx::Result<()> {
+        let updated = sqlx::query("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = ?")
+            .bind(high)
+            .bind(table)
+            .execute(&mut *conn)
+            .await?;
+        if updated.rows_affected() == 0 {
+            sqlx::query("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)")
+                .bind(table)
+                .bind(high)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// `VACUUM INTO`: one read transaction copies the live database, page by page, into a
+    /// new file (compacted, in rollback-journal mode) while writers carry on; then the copy
+    /// is opened read-only and checked.
+    async fn snapshot_into(pool: &Pool<Self>, path: &Path) -> Result<SnapshotReport, BulkError> {
+        let file = path
+            .to_str()
+            .ok_or(BulkError::SqliteOnly("a UTF-8 snapshot path"))?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(file.to_owned())
+            .execute(&mut *pool.acquire().await?)
+            .await?;
+        let options = SqliteConnectOptions::new().filename(path).read_only(true);
+        let mut conn = SqliteConnection::connect_with(&options).await?;
+        let integrity: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(&mut conn)
+            .await?;
+        let mut counts = Counts::default();
+        for table in &TABLES {
+            let sql = format!("SELECT COUNT(*) FROM {}", table.name);
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&mut conn)
+                .await?;
+            counts.set(table, u64::try_from(n).unwrap_or_default());
+        }
+        conn.close().await?;
+        let integrity = integrity.join("; ");
+        if integrity != "ok" {
+            return Err(BulkError::Integrity {
+                path: path.display().to_string(),
+                result: integrity,
+            });
+        }
+        Ok(SnapshotReport { integrity, counts })
     }
 }
 

@@ -4,6 +4,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod db;
+pub mod dump;
 pub mod http;
 pub mod process;
 

@@ -22,6 +22,9 @@ fn every_command_has_help() {
         &["user", "promote", "--help"],
         &["user", "deactivate", "--help"],
         &["token", "rotate", "--help"],
+        &["backup", "--help"],
+        &["restore", "--help"],
+        &["copy", "--help"],
     ] {
         let (code, out, err) = run(args, &[], None);
         assert_eq!(code, 0, "{args:?}: {err}");

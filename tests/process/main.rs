@@ -7,6 +7,8 @@ mod common;
 
 mod abuse;
 mod adoption;
+mod backup;
+mod backup_checks;
 mod bootstrap;
 mod cli;
 mod concurrency;
