@@ -53,6 +53,23 @@ pub(super) async fn record(conn: &mut Conn, context: &Context, event: Event) -> 
     Ok(())
 }
 
+/// Locks user `id` for a change of its account, unless it was erased (`None`).
+async fn lock_unerased(conn: &mut Conn, id: i64) -> sqlx::Result<Option<Account>> {
+    sqlx::query_as::<Db, Account>(sql!(
+        Db,
+        concat!(
+            "SELECT ",
+            account_columns!(),
+            " FROM users WHERE id = ? AND NOT EXISTS \
+             (SELECT 1 FROM erasures WHERE erasures.user_id = users.id)"
+        ),
+        <Db as Dialect>::FOR_UPDATE
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
 /// The address an erased user's email is replaced with: unique, and never a real address.
 fn erased_email(id: i64) -> String {
     format!("erased-{id}@erased.invalid")
@@ -160,19 +177,7 @@ impl SqlStore {
         context: &Context,
     ) -> sqlx::Result<Option<Option<Account>>> {
         let mut tx = self.begin_change(context).await?;
-        let account = sqlx::query_as::<Db, Account>(sql!(
-            Db,
-            concat!(
-                "SELECT ",
-                account_columns!(),
-                " FROM users WHERE id = ? AND NOT EXISTS \
-                 (SELECT 1 FROM erasures WHERE erasures.user_id = users.id)"
-            ),
-            <Db as Dialect>::FOR_UPDATE
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let account = lock_unerased(&mut tx, id).await?;
         let Some(mut account) = account else {
             return Ok(Some(None));
         };
@@ -195,19 +200,7 @@ impl SqlStore {
         context: &Context,
     ) -> sqlx::Result<Option<Option<Account>>> {
         let mut tx = self.begin_change(context).await?;
-        let account = sqlx::query_as::<Db, Account>(sql!(
-            Db,
-            concat!(
-                "SELECT ",
-                account_columns!(),
-                " FROM users WHERE id = ? AND NOT EXISTS \
-                 (SELECT 1 FROM erasures WHERE erasures.user_id = users.id)"
-            ),
-            <Db as Dialect>::FOR_UPDATE
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let account = lock_unerased(&mut tx, id).await?;
         let Some(mut account) = account else {
             return Ok(Some(None));
         };
@@ -262,19 +255,7 @@ impl SqlStore {
         context: &Context,
     ) -> sqlx::Result<Option<Erasure>> {
         let mut tx = self.begin_change(context).await?;
-        let account = sqlx::query_as::<Db, Account>(sql!(
-            Db,
-            concat!(
-                "SELECT ",
-                account_columns!(),
-                " FROM users WHERE id = ? AND NOT EXISTS \
-                 (SELECT 1 FROM erasures WHERE erasures.user_id = users.id)"
-            ),
-            <Db as Dialect>::FOR_UPDATE
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let account = lock_unerased(&mut tx, id).await?;
         let Some(account) = account else {
             return Ok(Some(Erasure::NotFound));
         };
