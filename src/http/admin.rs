@@ -27,7 +27,6 @@ use crate::audit::{self, Action};
 use crate::authz::Caller;
 use crate::compliance::AccountView;
 use crate::domain::{AccountFilter, UserWithToken};
-use crate::store::Deactivation;
 
 const ROLES: &[&str] = &["user", "admin"];
 
@@ -338,17 +337,8 @@ pub async fn deactivate(
 ) -> Result<Json<AccountView>, ApiError> {
     admin(&caller)?;
     let user_id = user_path(&path)?;
-    match state
-        .store
-        .deactivate_user(user_id, &origin.by(caller.id))
-        .await?
-    {
-        Deactivation::Done { .. } => found(state.store.account(user_id).await?),
-        Deactivation::NotFound => Err(ApiError::NotFound("User not found")),
-        Deactivation::LastActiveUser => {
-            Err(ApiError::Conflict("Cannot delete the last active user"))
-        }
-    }
+    super::users::deactivate(&state, user_id, &origin.by(caller.id)).await?;
+    found(state.store.account(user_id).await?)
 }
 
 /// Gives or takes the admin role.

@@ -283,11 +283,19 @@ pub async fn delete_user(
     let user_id = input.path_id(&path, "user_id");
     let user_id = input.finish_with(user_id)?;
     caller.require_access_to(state.authz, user_id)?;
-    match state
-        .store
-        .deactivate_user(user_id, &origin.by(caller.id))
-        .await?
-    {
+    Ok(Json(
+        deactivate(&state, user_id, &origin.by(caller.id)).await?,
+    ))
+}
+
+/// Deactivates `user_id` and hands its items over, in the API's terms: what
+/// `DELETE /users/{user_id}` and the admin API's deactivation share.
+pub(super) async fn deactivate(
+    state: &AppState,
+    user_id: i64,
+    context: &crate::audit::Context,
+) -> Result<User, ApiError> {
+    match state.store.deactivate_user(user_id, context).await? {
         Deactivation::Done { user, heir_id } => {
             tracing::info!(
                 deleted_user_id = user_id,
@@ -295,7 +303,7 @@ pub async fn delete_user(
                 "user deactivated, items handed over"
             );
             metrics::counter!(names::USERS_DELETED).increment(1);
-            Ok(Json(user))
+            Ok(user)
         }
         Deactivation::NotFound => Err(ApiError::NotFound("User not found")),
         Deactivation::LastActiveUser => Err(ApiError::Conflict(
