@@ -4,7 +4,6 @@
 
 use axum::Json;
 use axum::extract::{MatchedPath, State};
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use serde_json::Value;
@@ -21,7 +20,7 @@ use super::access::{Erased, delete_items_schema, erase, user_path};
 use super::error::{ApiError, HttpError, NotAuthenticatedResponse, ValidationErrorResponse};
 use super::fastapi::{BodyModel, FieldError, Fields, PathParams, QueryParams, RawBody, Validator};
 use super::origin::Origin;
-use super::paging::query_param;
+use super::paging::{query_param, with_keyset_link};
 use super::users::UserCreate;
 use crate::audit::{self, Action};
 use crate::authz::Caller;
@@ -173,30 +172,6 @@ impl IntoParams for AuditSearch {
     }
 }
 
-/// Adds `Link: <path?...&{position}=N>; rel="next"` when a keyset page came back full.
-fn with_keyset_link(
-    mut response: Response,
-    route: &MatchedPath,
-    query: &QueryParams,
-    position: &str,
-    last: Option<i64>,
-    full: bool,
-) -> Response {
-    let Some(last) = last.filter(|_| full) else {
-        return response;
-    };
-    let mut next = url::form_urlencoded::Serializer::new(String::new());
-    for (name, value) in query.pairs().iter().filter(|(name, _)| name != position) {
-        next.append_pair(name, value);
-    }
-    next.append_pair(position, &last.to_string());
-    let link = format!("<{}?{}>; rel=\"next\"", route.as_str(), next.finish());
-    if let Ok(value) = HeaderValue::from_str(&link) {
-        response.headers_mut().insert(header::LINK, value);
-    }
-    response
-}
-
 /// Users by id, inactive ones too when asked, with an email search.
 #[utoipa::path(
     get, path = "/admin/users", tag = "admin",
@@ -235,11 +210,11 @@ pub async fn list_users(
     let views: Vec<AccountView> = accounts.iter().map(AccountView::from).collect();
     Ok(with_keyset_link(
         Json(views).into_response(),
-        &route,
+        route.as_str(),
         &query,
         "after",
-        last,
-        full,
+        last.filter(|_| full).map(|id| id.to_string()),
+        &[],
     ))
 }
 
@@ -514,10 +489,10 @@ pub async fn list_audit(
     let last = records.last().map(|r| r.id);
     Ok(with_keyset_link(
         Json(records).into_response(),
-        &route,
+        route.as_str(),
         &query,
         "before",
-        last,
-        full,
+        last.filter(|_| full).map(|id| id.to_string()),
+        &[],
     ))
 }

@@ -16,7 +16,7 @@ use super::error::{ApiError, HttpError, NotAuthenticatedResponse, ValidationErro
 use super::fastapi::{BodyModel, Fields, Len, PathParams, QueryParams, RawBody, Validator};
 use super::idempotency::{self, Begun};
 use super::origin::Origin;
-use super::paging::{PageQuery, page_path, paginated, query_param};
+use super::paging::{PageQuery, page_path, paginated, query_param, with_keyset_link};
 use crate::authz::Caller;
 use crate::domain::{Item, ItemChanges, ItemFilter, NewItem, jst_day_in_utc, now_utc_seconds};
 use crate::idempotency::{Answer, Completion, Scope, fingerprint};
@@ -262,26 +262,15 @@ fn listing_response(
     }
     let full = listing.filter.page.limit > 0 && items.len() as i64 == listing.filter.page.limit;
     let next = items.last().filter(|_| full).map(cursor::encode);
-    let mut response = axum::Json(items).into_response();
-    if let Some(next) = next {
-        let mut link = url::form_urlencoded::Serializer::new(String::new());
-        for (name, value) in query
-            .pairs()
-            .iter()
-            .filter(|(name, _)| name != cursor::PARAM && name != "skip")
-        {
-            link.append_pair(name, value);
-        }
-        link.append_pair(cursor::PARAM, &next);
-        if let Ok(value) =
-            HeaderValue::from_str(&format!("<{path}?{}>; rel=\"next\"", link.finish()))
-        {
-            response
-                .headers_mut()
-                .insert(axum::http::header::LINK, value);
-        }
-    }
-    response
+    // A skip beside a cursor counted from it; the next page starts at the new cursor.
+    with_keyset_link(
+        axum::Json(items).into_response(),
+        path,
+        query,
+        cursor::PARAM,
+        next,
+        &["skip"],
+    )
 }
 
 /// A user's items, newest first, filtered by JST day and done.

@@ -41,29 +41,61 @@ pub fn paginated<T: Serialize>(
 
 /// Adds `Link: <path?...>; rel="next"` when the page came back full (more may follow).
 pub fn with_next_link(
-    mut response: Response,
+    response: Response,
     path: &str,
     query: &QueryParams,
     page: Page,
     returned: usize,
 ) -> Response {
     let full = page.limit > 0 && i64::try_from(returned).is_ok_and(|n| n == page.limit);
-    if full {
-        let mut next = url::form_urlencoded::Serializer::new(String::new());
-        for (name, value) in query
-            .pairs()
-            .iter()
-            .filter(|(name, _)| name != "skip" && name != "limit")
-        {
-            next.append_pair(name, value);
-        }
-        next.append_pair("skip", &page.skip.saturating_add(page.limit).to_string());
-        next.append_pair("limit", &page.limit.to_string());
-        if let Ok(link) =
-            HeaderValue::from_str(&format!("<{path}?{}>; rel=\"next\"", next.finish()))
-        {
-            response.headers_mut().insert(header::LINK, link);
-        }
+    if !full {
+        return response;
+    }
+    let next = [
+        ("skip", page.skip.saturating_add(page.limit).to_string()),
+        ("limit", page.limit.to_string()),
+    ];
+    with_link(response, path, query, &["skip", "limit"], &next)
+}
+
+/// Keyset paging: adds `Link: <path?...&{position}=next>; rel="next"` when there is a
+/// `next` position, keeping every other query parameter but `dropped`.
+pub fn with_keyset_link(
+    response: Response,
+    path: &str,
+    query: &QueryParams,
+    position: &str,
+    next: Option<String>,
+    dropped: &[&str],
+) -> Response {
+    let Some(next) = next else {
+        return response;
+    };
+    let dropped: Vec<&str> = dropped.iter().copied().chain([position]).collect();
+    with_link(response, path, query, &dropped, &[(position, next)])
+}
+
+/// `Link: <path?query>; rel="next"`: the request's query without `dropped`, then `added`.
+fn with_link(
+    mut response: Response,
+    path: &str,
+    query: &QueryParams,
+    dropped: &[&str],
+    added: &[(&str, String)],
+) -> Response {
+    let mut next = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in query
+        .pairs()
+        .iter()
+        .filter(|(name, _)| !dropped.contains(&name.as_str()))
+    {
+        next.append_pair(name, value);
+    }
+    for (name, value) in added {
+        next.append_pair(name, value);
+    }
+    if let Ok(link) = HeaderValue::from_str(&format!("<{path}?{}>; rel=\"next\"", next.finish())) {
+        response.headers_mut().insert(header::LINK, link);
     }
     response
 }
