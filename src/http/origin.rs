@@ -1,13 +1,11 @@
 //! Where a request comes from, for the audit trail: its request id and the client address
 //! (from `X-Forwarded-For` only when `TRUST_PROXY_HEADERS=true`).
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::AppState;
-use super::rate_limit::client_ip;
+use super::rate_limit::request_client_ip;
 use super::request_id::RequestId;
 use crate::audit::Context;
 
@@ -29,14 +27,10 @@ impl FromRequestParts<AppState> for Origin {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(peer)| peer.ip());
         Ok(Origin(Context {
             actor_id: None,
             request_id: parts.extensions.get::<RequestId>().map(|id| id.0.clone()),
-            client_ip: client_ip(&parts.headers, peer, state.proxy_trust),
+            client_ip: request_client_ip(parts, state),
         }))
     }
 }

@@ -129,14 +129,20 @@ impl FromRequestParts<AppState> for ClientIp {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(peer)| peer.ip());
         Ok(ClientIp(
-            client_ip(&parts.headers, peer, state.proxy_trust).map(per_subscriber),
+            request_client_ip(parts, state).map(per_subscriber),
         ))
     }
+}
+
+/// The client's full address for this request: its peer, or with trusted proxies the
+/// address `X-Forwarded-For` names.
+pub fn request_client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
+    client_ip(&parts.headers, peer, state.proxy_trust)
 }
 
 /// The client's address from the peer and, when trusted, `X-Forwarded-For`.
