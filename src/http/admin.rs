@@ -18,7 +18,9 @@ use utoipa::{
 use super::AppState;
 use super::access::{Erased, delete_items_schema, erase, user_path};
 use super::error::{ApiError, HttpError, NotAuthenticatedResponse, ValidationErrorResponse};
-use super::fastapi::{BodyModel, FieldError, Fields, PathParams, QueryParams, RawBody, Validator};
+use super::fastapi::{
+    BodyModel, FieldError, Fields, PathParams, QueryParams, RawBody, Validator, literal_error,
+};
 use super::origin::Origin;
 use super::paging::{query_param, with_keyset_link};
 use super::users::UserCreate;
@@ -420,18 +422,12 @@ fn query_literal<T: Copy>(
     if let Some((_, value)) = allowed.iter().find(|(text, _)| *text == raw) {
         return Some(Some(*value));
     }
-    let expected = allowed
-        .iter()
-        .map(|(text, _)| format!("'{text}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    input.error(FieldError {
-        kind: "literal_error".into(),
-        loc: vec!["query".into(), name.into()],
-        msg: format!("Input should be one of {expected}"),
-        input: Value::String(raw),
-        ctx: Some(serde_json::json!({"expected": expected})),
-    });
+    let names: Vec<&str> = allowed.iter().map(|(text, _)| *text).collect();
+    input.error(literal_error(
+        vec!["query".into(), name.into()],
+        &raw,
+        &names,
+    ));
     None
 }
 

@@ -101,24 +101,11 @@ impl Fields<'_> {
         if let Some(found) = allowed.iter().find(|a| **a == text) {
             return Some(found);
         }
-        let expected = match allowed {
-            [] => String::new(),
-            [one] => format!("'{one}'"),
-            [init @ .., last] => format!(
-                "{} or '{last}'",
-                init.iter()
-                    .map(|a| format!("'{a}'"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
-        self.errors.push(FieldError {
-            kind: "literal_error".into(),
-            loc: loc("body", name),
-            msg: format!("Input should be {expected}"),
-            input: Value::String(text),
-            ctx: Some(json!({"expected": expected})),
-        });
+        self.errors.push(super::errors::literal_error(
+            loc("body", name),
+            &text,
+            allowed,
+        ));
         None
     }
 

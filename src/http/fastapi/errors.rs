@@ -91,6 +91,23 @@ pub(super) fn missing(loc: Vec<Value>, input: Value) -> FieldError {
     }
 }
 
+/// pydantic's `literal_error`: `Input should be 'a', 'b' or 'c'`.
+pub fn literal_error(loc: Vec<Value>, input: &str, allowed: &[&str]) -> FieldError {
+    let quoted: Vec<String> = allowed.iter().map(|a| format!("'{a}'")).collect();
+    let expected = match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, init)) => format!("{} or {last}", init.join(", ")),
+    };
+    FieldError {
+        kind: "literal_error".into(),
+        loc,
+        msg: format!("Input should be {expected}"),
+        input: Value::String(input.to_owned()),
+        ctx: Some(json!({"expected": expected})),
+    }
+}
+
 pub(super) fn int_parsing(loc: Vec<Value>, raw: &str) -> FieldError {
     FieldError {
         kind: "int_parsing".into(),
@@ -115,5 +132,24 @@ pub(super) fn bound(
         msg: format!("Input should be {words} {limit}"),
         input: Value::String(raw.to_owned()),
         ctx: Some(json!({ key: limit })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_errors_list_the_choices_as_pydantic_does() {
+        let msg = |allowed: &[&str]| literal_error(loc("query", "x"), "no", allowed).msg;
+        assert_eq!(msg(&["user"]), "Input should be 'user'");
+        assert_eq!(msg(&["user", "admin"]), "Input should be 'user' or 'admin'");
+        assert_eq!(
+            msg(&["user", "item", "token"]),
+            "Input should be 'user', 'item' or 'token'"
+        );
+        let error = literal_error(loc("body", "role"), "root", &["user", "admin"]);
+        assert_eq!(error.ctx, Some(json!({"expected": "'user' or 'admin'"})));
+        assert_eq!(error.input, json!("root"));
     }
 }

@@ -25,6 +25,6 @@ mod pyjson;
 mod validator;
 
 pub use body::{BodyModel, BodyReadTimeout, Fields, Len, MAX_BODY_BYTES, RawBody};
-pub use errors::FieldError;
+pub use errors::{FieldError, literal_error};
 pub use params::{PathParams, QueryParams};
 pub use validator::{IDEMPOTENCY_KEY_PATTERN, MAX_LIMIT, Validator};
