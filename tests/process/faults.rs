@@ -9,6 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::common::process::Server;
+use crate::tools::{as_postgres_user, give_to_postgres, postgres_bin};
 
 fn sqlite(dir: &tempfile::TempDir) -> String {
     format!("sqlite://{}", dir.path().join("todo.db").display())
@@ -525,17 +526,7 @@ struct PrivatePostgres {
 
 impl PrivatePostgres {
     fn start() -> Option<PrivatePostgres> {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .ok()
-            .and_then(|versions| {
-                let mut bins: Vec<_> = versions
-                    .filter_map(|v| v.ok())
-                    .map(|v| v.path().join("bin"))
-                    .filter(|b| b.join("initdb").exists())
-                    .collect();
-                bins.sort();
-                bins.pop()
-            });
+        let bin = postgres_bin(&["initdb"]);
         let Some(bin) = bin else {
             assert_ne!(
                 std::env::var("CI").as_deref(),
@@ -552,16 +543,7 @@ impl PrivatePostgres {
             .unwrap()
             .port();
         let pg = PrivatePostgres { dir, bin, port };
-        if running_as_root() {
-            assert!(
-                std::process::Command::new("chown")
-                    .args(["-R", "postgres:postgres"])
-                    .arg(pg.dir.path())
-                    .status()
-                    .unwrap()
-                    .success()
-            );
-        }
+        give_to_postgres(pg.dir.path());
         let data = pg.dir.path().join("data");
         pg.run(
             "initdb",
@@ -580,15 +562,10 @@ impl PrivatePostgres {
     }
 
     fn run(&self, tool: &str, args: &[&str]) {
-        let program = self.bin.join(tool);
-        let mut command = if running_as_root() {
-            let mut c = std::process::Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&program);
-            c
-        } else {
-            std::process::Command::new(&program)
-        };
-        let output = command.args(args).output().unwrap();
+        let output = as_postgres_user(&self.bin.join(tool))
+            .args(args)
+            .output()
+            .unwrap();
         assert!(
             output.status.success(),
             "{tool} {args:?}: {}",
@@ -628,19 +605,10 @@ impl PrivatePostgres {
 impl Drop for PrivatePostgres {
     fn drop(&mut self) {
         let data = self.dir.path().join("data");
-        let _ = std::process::Command::new(if running_as_root() { "runuser" } else { "true" })
-            .args(["-u", "postgres", "--"])
-            .arg(self.bin.join("pg_ctl"))
+        let _ = as_postgres_user(&self.bin.join("pg_ctl"))
             .args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"])
             .output();
     }
-}
-
-fn running_as_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 async fn poll(

@@ -4,13 +4,13 @@
 //! across transactions, a refused startup parameter) would show as an error.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::common::process::{Server, run};
-use crate::tools::{find_tool, free_port, require, running_as_root};
+use crate::tools::{as_postgres_user, find_tool, free_port, give_to_postgres, require};
 
 /// PgBouncer, stopped (and its directory removed) when dropped.
 struct Bouncer {
@@ -45,20 +45,8 @@ fn start_bouncer(binary: &Path, server_port: u16, pool_size: u32) -> Bouncer {
     )
     .unwrap();
     // PgBouncer refuses to run as root.
-    let mut command = if running_as_root() {
-        let chown = Command::new("chown")
-            .args(["-R", "postgres"])
-            .arg(dir.path())
-            .status()
-            .unwrap();
-        assert!(chown.success());
-        let mut command = Command::new("runuser");
-        command.args(["-u", "postgres", "--"]).arg(binary);
-        command
-    } else {
-        Command::new(binary)
-    };
-    let child = command
+    give_to_postgres(dir.path());
+    let child = as_postgres_user(binary)
         .arg(&conf)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 
 use crate::common::process::Server;
+use crate::tools::{as_postgres_user, check, free_port, give_to_postgres, postgres_bin};
 
 /// `READ_AFTER_WRITE_WINDOW` of the test's servers; a user is past it (and the 1 s granularity
 /// of the record) this long after its last write.
@@ -33,40 +34,9 @@ const PAST_WINDOW: Duration = Duration::from_millis(2300);
 /// filler's.
 const MAX_LAG: u64 = 4 * 1024 * 1024;
 
-fn running_as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The newest PostgreSQL whose bin has initdb and pg_basebackup.
-fn postgres_bin() -> Option<PathBuf> {
-    let mut bins: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(|v| v.ok())
-        .filter_map(|v| {
-            let version = v.file_name().to_str()?.parse().ok()?;
-            Some((version, v.path().join("bin")))
-        })
-        .filter(|(_, bin)| bin.join("initdb").is_file() && bin.join("pg_basebackup").is_file())
-        .collect();
-    bins.sort();
-    bins.pop().map(|(_, bin)| bin)
-}
-
 /// A primary and its hot standby, stopped (immediately) when dropped.
 struct Replication {
     bin: PathBuf,
-    as_postgres: bool,
     dir: tempfile::TempDir,
     primary_port: u16,
     standby_port: u16,
@@ -74,7 +44,7 @@ struct Replication {
 
 impl Replication {
     fn start() -> Option<Replication> {
-        let Some(bin) = postgres_bin() else {
+        let Some(bin) = postgres_bin(&["initdb", "pg_basebackup"]) else {
             assert_ne!(
                 std::env::var("CI").as_deref(),
                 Ok("true"),
@@ -84,18 +54,9 @@ impl Replication {
             return None;
         };
         let dir = tempfile::tempdir().unwrap();
-        let as_postgres = running_as_root();
-        if as_postgres {
-            let chown = Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(dir.path())
-                .status()
-                .unwrap();
-            assert!(chown.success());
-        }
+        give_to_postgres(dir.path());
         let pg = Replication {
             bin,
-            as_postgres,
             dir,
             primary_port: free_port(),
             standby_port: free_port(),
@@ -142,26 +103,11 @@ impl Replication {
     }
 
     fn tool(&self, name: &str) -> Command {
-        let program = self.bin.join(name);
-        if self.as_postgres {
-            let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(program);
-            command
-        } else {
-            Command::new(program)
-        }
+        as_postgres_user(&self.bin.join(name))
     }
 
     fn run(&self, command: &mut Command) {
-        let output = command
-            .output()
-            .unwrap_or_else(|e| panic!("{command:?}: {e}"));
-        assert!(
-            output.status.success(),
-            "{command:?}: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        check(command);
     }
 
     fn append_conf(&self, data: &Path, settings: &str) {

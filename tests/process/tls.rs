@@ -15,7 +15,10 @@ use serde_json::json;
 use sqlx::Connection;
 
 use crate::common::process::{Server, run};
-use crate::tools::{check, find_tool, free_port, require, running_as_root};
+use crate::tools::{
+    as_postgres_user, check, find_tool, free_port, give_to_postgres, postgres_bin, require,
+    running_as_root,
+};
 
 /// Writes, into `dir`, a throwaway CA (`ca.pem`) and another (`other-ca.pem`), and three
 /// server certificates with their keys: `server` (by `ca`, for localhost and 127.0.0.1),
@@ -132,43 +135,21 @@ const OTHER_HOST: &[&str] = &[
 struct Postgres {
     bin: PathBuf,
     port: u16,
-    as_postgres: bool,
     dir: tempfile::TempDir,
 }
 
 impl Postgres {
     fn start() -> Option<Postgres> {
         let openssl = require("openssl", find_tool("openssl", &[]))?;
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .ok()
-            .and_then(|versions| {
-                let mut bins: Vec<(u32, PathBuf)> = versions
-                    .filter_map(|v| v.ok())
-                    .filter_map(|v| {
-                        let version = v.file_name().to_str()?.parse().ok()?;
-                        Some((version, v.path().join("bin")))
-                    })
-                    .filter(|(_, bin)| bin.join("initdb").is_file())
-                    .collect();
-                bins.sort();
-                bins.pop().map(|(_, bin)| bin)
-            });
+        let bin = postgres_bin(&["initdb"]);
         let bin = bin.or_else(|| Some(find_tool("initdb", &[])?.parent()?.to_owned()));
         let bin = require("PostgreSQL's initdb (/usr/lib/postgresql/*/bin)", bin)?;
         let dir = tempfile::tempdir().unwrap();
         make_certificates(&openssl, dir.path());
-        let as_postgres = running_as_root();
-        if as_postgres {
-            check(
-                Command::new("chown")
-                    .args(["-R", "postgres:postgres"])
-                    .arg(dir.path()),
-            );
-        }
+        give_to_postgres(dir.path());
         let pg = Postgres {
             bin,
             port: free_port(),
-            as_postgres,
             dir,
         };
         let data = pg.path("data");
@@ -213,14 +194,7 @@ impl Postgres {
     }
 
     fn tool(&self, name: &str) -> Command {
-        let program = self.bin.join(name);
-        if self.as_postgres {
-            let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(program);
-            command
-        } else {
-            Command::new(program)
-        }
+        as_postgres_user(&self.bin.join(name))
     }
 
     /// The URL the service gets: over TCP to `host`, with `query`.
