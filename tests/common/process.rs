@@ -128,6 +128,17 @@ impl Server {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// Signs up (password `password123`) and returns (id, token).
+    pub async fn signup(&self, email: &str) -> (i64, String) {
+        let body = serde_json::json!({"email": email, "password": "password123"});
+        let (status, user) = self.call("POST", "/users", None, Some(&body)).await;
+        assert_eq!(status, 200, "{user}");
+        (
+            user["id"].as_i64().unwrap(),
+            user["token"].as_str().unwrap().to_owned(),
+        )
+    }
+
     /// Every line the process wrote so far (stdout and stderr).
     pub fn output(&self) -> Vec<String> {
         self.lines.lock().unwrap().clone()

@@ -24,22 +24,6 @@ pub async fn cli(args: &[&str], url: &str) -> (i32, String, String) {
     .unwrap()
 }
 
-pub async fn signup(server: &Server, email: &str) -> (i64, String) {
-    let (status, user) = server
-        .call(
-            "POST",
-            "/users",
-            None,
-            Some(&json!({"email": email, "password": "password123"})),
-        )
-        .await;
-    assert_eq!(status, 200, "{user}");
-    (
-        user["id"].as_i64().unwrap(),
-        user["token"].as_str().unwrap().to_owned(),
-    )
-}
-
 /// POSTs items one after the other until stopped; counts those created.
 pub struct Writer {
     stop: Arc<AtomicBool>,
@@ -104,8 +88,8 @@ async fn backup_while_writing_restores_every_row(kind: Kind) {
     let file = dir.path().join("todo.jsonl");
     let file = file.to_str().unwrap();
     let server = Server::start(&[("DATABASE_URL", &source.url), ("METRICS_ENABLED", "false")]);
-    let (alice, token) = signup(&server, "alice@example.com").await;
-    signup(&server, "bob@example.com").await;
+    let (alice, token) = server.signup("alice@example.com").await;
+    server.signup("bob@example.com").await;
     let (status, _) = server
         .call(
             "POST",
@@ -260,9 +244,9 @@ async fn sqlite_copies_into_postgres_and_mariadb_with_the_same_api() {
         ("METRICS_ENABLED", "false"),
     ];
     let server = Server::start(&env);
-    let (alice, alice_token) = signup(&server, "alice@example.com").await;
-    let (bob, bob_token) = signup(&server, "bob@example.com").await;
-    let (carol, carol_token) = signup(&server, "carol@example.com").await;
+    let (alice, alice_token) = server.signup("alice@example.com").await;
+    let (bob, bob_token) = server.signup("bob@example.com").await;
+    let (carol, carol_token) = server.signup("carol@example.com").await;
     let http = reqwest::Client::new();
     let mut ids = Vec::new();
     for n in 0..5 {

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use super::backup::{Writer, cli, signup};
+use super::backup::{Writer, cli};
 use crate::common::dump::{dump, seed_items, table_count};
 use crate::common::process::Server;
 use crate::common::{Kind, TestDb};
@@ -15,8 +15,8 @@ use crate::common::{Kind, TestDb};
 async fn source_backup(dir: &tempfile::TempDir) -> (TestDb, String) {
     let source = TestDb::create(Kind::Sqlite).await.unwrap();
     let server = Server::start(&[("DATABASE_URL", &source.url), ("METRICS_ENABLED", "false")]);
-    let (alice, token) = signup(&server, "alice@example.com").await;
-    signup(&server, "bob@example.com").await;
+    let (alice, token) = server.signup("alice@example.com").await;
+    server.signup("bob@example.com").await;
     for n in 0..3 {
         let (status, _) = server
             .call(
@@ -102,7 +102,7 @@ async fn damaged_files_and_full_targets_are_refused(kind: Kind) {
     let (code, _, err) = cli(&["migrate"], &target.url).await;
     assert_eq!(code, 0, "{err}");
     let server = Server::start(&[("DATABASE_URL", &target.url), ("METRICS_ENABLED", "false")]);
-    let (owner, token) = signup(&server, "someone@example.com").await;
+    let (owner, token) = server.signup("someone@example.com").await;
     let (status, _) = server
         .call(
             "POST",
@@ -161,7 +161,7 @@ async fn refusals_mysql() {
 async fn a_sqlite_snapshot_taken_while_writing_is_whole_and_usable() {
     let source = TestDb::create(Kind::Sqlite).await.unwrap();
     let server = Server::start(&[("DATABASE_URL", &source.url), ("METRICS_ENABLED", "false")]);
-    let (alice, token) = signup(&server, "alice@example.com").await;
+    let (alice, token) = server.signup("alice@example.com").await;
     seed_items(&source, alice, 30_000).await;
     let dir = tempfile::tempdir().unwrap();
     let snapshot = dir.path().join("snapshot.db").to_str().unwrap().to_owned();
@@ -232,8 +232,8 @@ async fn restoring_an_older_backup_erases_again_who_was_erased_since() {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDb::create(Kind::Sqlite).await.unwrap();
     let server = Server::start(&[("DATABASE_URL", &db.url), ("METRICS_ENABLED", "false")]);
-    signup(&server, "stays@example.com").await;
-    let (gone, token) = signup(&server, "forget.me@example.com").await;
+    server.signup("stays@example.com").await;
+    let (gone, token) = server.signup("forget.me@example.com").await;
     let (status, _) = server
         .call(
             "POST",

@@ -236,22 +236,6 @@ async fn listed(server: &Server, user: i64, token: &str) -> Vec<i64> {
         .collect()
 }
 
-async fn signup(server: &Server, email: &str) -> (i64, String) {
-    let (status, body) = server
-        .call(
-            "POST",
-            "/users",
-            None,
-            Some(&json!({"email": email, "password": "password123"})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    (
-        body["id"].as_i64().unwrap(),
-        body["token"].as_str().unwrap().to_owned(),
-    )
-}
-
 async fn create_item(server: &Server, user: i64, token: &str, title: &str) -> i64 {
     let (status, body) = server
         .call(
@@ -304,8 +288,8 @@ async fn reads_go_to_the_standby_but_not_a_writer_s_and_not_a_lagging_or_stopped
         assert_eq!(body["status"], "ok", "{body}");
     }
 
-    let (writer, writer_token) = signup(&a, "writer@example.com").await;
-    let (_reader, reader_token) = signup(&b, "reader@example.com").await;
+    let (writer, writer_token) = a.signup("writer@example.com").await;
+    let (_reader, reader_token) = b.signup("reader@example.com").await;
     let first = create_item(&a, writer, &writer_token, "first").await;
     let mut standby = pg.standby().await;
     let replayed = Instant::now();
