@@ -64,6 +64,39 @@ fn with_database(server_url: &str, database: &str) -> String {
     url.to_string()
 }
 
+/// Runs `$sql` on the test's database and evaluates `$body` with its rows (whose type is
+/// each backend's own, hence a macro).
+macro_rules! with_rows {
+    ($db:expr, $sql:expr, |$rows:ident| $body:expr) => {{
+        match $db.kind {
+            Kind::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&$db.url).await.unwrap();
+                let $rows = sqlx::query(AssertSqlSafe($sql.to_owned()))
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+                $body
+            }
+            Kind::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&$db.url).await.unwrap();
+                let $rows = sqlx::query(AssertSqlSafe($sql.to_owned()))
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+                $body
+            }
+            Kind::MySql => {
+                let mut conn = sqlx::MySqlConnection::connect(&$db.url).await.unwrap();
+                let $rows = sqlx::query(AssertSqlSafe($sql.to_owned()))
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+                $body
+            }
+        }
+    }};
+}
+
 impl TestDb {
     /// `None` when the backend is not configured (outside CI).
     pub async fn create(kind: Kind) -> Option<TestDb> {
@@ -116,53 +149,27 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
-    /// The first column of each row of a query, as text.
     /// The first column of every row as bytes, concatenated (for BLOB columns).
     pub async fn raw_bytes(&self, sql: &str) -> Vec<u8> {
         use sqlx::Row;
-        macro_rules! fetch {
-            ($conn:ty) => {{
-                let mut conn = <$conn>::connect(&self.url).await.unwrap();
-                let rows = sqlx::query(AssertSqlSafe(sql.to_owned()))
-                    .fetch_all(&mut conn)
-                    .await
-                    .unwrap();
-                rows.iter()
-                    .flat_map(|row| row.try_get::<Vec<u8>, _>(0).unwrap_or_default())
-                    .collect()
-            }};
-        }
-        match self.kind {
-            Kind::Sqlite => fetch!(sqlx::SqliteConnection),
-            Kind::Postgres => fetch!(sqlx::PgConnection),
-            Kind::MySql => fetch!(sqlx::MySqlConnection),
-        }
+        with_rows!(self, sql, |rows| rows
+            .iter()
+            .flat_map(|row| row.try_get::<Vec<u8>, _>(0).unwrap_or_default())
+            .collect())
     }
 
+    /// The first column of each row of a query, as text.
     pub async fn column(&self, sql: &str) -> Vec<String> {
         use sqlx::Row;
-        macro_rules! fetch {
-            ($conn:ty) => {{
-                let mut conn = <$conn>::connect(&self.url).await.unwrap();
-                let rows = sqlx::query(AssertSqlSafe(sql.to_owned()))
-                    .fetch_all(&mut conn)
-                    .await
-                    .unwrap();
-                rows.iter()
-                    .map(|row| {
-                        row.try_get::<String, _>(0)
-                            .or_else(|_| row.try_get::<i64, _>(0).map(|v| v.to_string()))
-                            .or_else(|_| row.try_get::<bool, _>(0).map(|v| v.to_string()))
-                            .unwrap_or_else(|_| "NULL".into())
-                    })
-                    .collect()
-            }};
-        }
-        match self.kind {
-            Kind::Sqlite => fetch!(sqlx::SqliteConnection),
-            Kind::Postgres => fetch!(sqlx::PgConnection),
-            Kind::MySql => fetch!(sqlx::MySqlConnection),
-        }
+        with_rows!(self, sql, |rows| rows
+            .iter()
+            .map(|row| {
+                row.try_get::<String, _>(0)
+                    .or_else(|_| row.try_get::<i64, _>(0).map(|v| v.to_string()))
+                    .or_else(|_| row.try_get::<bool, _>(0).map(|v| v.to_string()))
+                    .unwrap_or_else(|_| "NULL".into())
+            })
+            .collect())
     }
 }
 
