@@ -139,32 +139,26 @@ pub fn add_common_responses(openapi: &mut utoipa::openapi::OpenApi) {
         ("408", "The body did not arrive within BODY_READ_TIMEOUT"),
         ("413", "Body over 64 KiB"),
     ];
-    for (path, item) in openapi.paths.paths.iter_mut() {
-        let operations = [
-            item.get.as_mut(),
-            item.post.as_mut(),
-            item.patch.as_mut(),
-            item.delete.as_mut(),
-            item.put.as_mut(),
-        ];
-        for operation in operations.into_iter().flatten() {
-            let responses = &mut operation.responses.responses;
-            for (status, description, _) in common {
+    for (path, _, operation) in operations_mut(openapi) {
+        let responses = &mut operation.responses.responses;
+        for (status, description, _) in common {
+            responses
+                .entry(status.to_owned())
+                .or_insert_with(|| error(description).into());
+        }
+        if path != "/livez" {
+            responses.entry("503".to_owned()).or_insert_with(|| {
+                error(
+                    "The database is unavailable, or the request took longer than REQUEST_TIMEOUT",
+                )
+                .into()
+            });
+        }
+        if operation.request_body.is_some() {
+            for (status, description) in with_body {
                 responses
                     .entry(status.to_owned())
                     .or_insert_with(|| error(description).into());
-            }
-            if path != "/livez" {
-                responses.entry("503".to_owned()).or_insert_with(|| {
-                    error("The database is unavailable, or the request took longer than REQUEST_TIMEOUT").into()
-                });
-            }
-            if operation.request_body.is_some() {
-                for (status, description) in with_body {
-                    responses
-                        .entry(status.to_owned())
-                        .or_insert_with(|| error(description).into());
-                }
             }
         }
     }
@@ -180,49 +174,57 @@ pub fn add_common_responses(openapi: &mut utoipa::openapi::OpenApi) {
 /// says whether a read-only token is accepted (reads only).
 pub fn add_access(openapi: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::extensions::ExtensionsBuilder;
-    for (path, item) in openapi.paths.paths.iter_mut() {
-        let operations = [
+    for (path, method, operation) in operations_mut(openapi) {
+        let token = match (method, path) {
+            (_, "/health-check" | "/health-check/replica" | "/livez") => "none",
+            ("post", "/users") => "optional",
+            _ => "required",
+        };
+        let role = if path.starts_with("/admin/") {
+            "admin"
+        } else if path.ends_with("/token") || path.ends_with("/erase") {
+            "self"
+        } else if path.contains("/tokens") || path.ends_with("/export") {
+            "self_or_admin"
+        } else {
+            "user"
+        };
+        let scope = if path.contains("{user_id}") {
+            "user_id"
+        } else if method == "get" && (path == "/users" || path == "/items") {
+            "board"
+        } else {
+            "caller"
+        };
+        let access = serde_json::json!({
+            "token": token,
+            "role": role,
+            "scope": scope,
+            "read_only_token": method == "get",
+        });
+        let extensions = ExtensionsBuilder::new().add("x-access", access).build();
+        operation
+            .extensions
+            .get_or_insert_with(Default::default)
+            .merge(extensions);
+    }
+}
+
+/// Every operation of the document, with its path and lower-case method.
+fn operations_mut(
+    openapi: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = (&str, &'static str, &mut utoipa::openapi::path::Operation)> {
+    openapi.paths.paths.iter_mut().flat_map(|(path, item)| {
+        [
             ("get", item.get.as_mut()),
             ("post", item.post.as_mut()),
             ("patch", item.patch.as_mut()),
             ("delete", item.delete.as_mut()),
-        ];
-        for (method, operation) in operations {
-            let Some(operation) = operation else { continue };
-            let token = match (method, path.as_str()) {
-                (_, "/health-check" | "/health-check/replica" | "/livez") => "none",
-                ("post", "/users") => "optional",
-                _ => "required",
-            };
-            let role = if path.starts_with("/admin/") {
-                "admin"
-            } else if path.ends_with("/token") || path.ends_with("/erase") {
-                "self"
-            } else if path.contains("/tokens") || path.ends_with("/export") {
-                "self_or_admin"
-            } else {
-                "user"
-            };
-            let scope = if path.contains("{user_id}") {
-                "user_id"
-            } else if method == "get" && (path == "/users" || path == "/items") {
-                "board"
-            } else {
-                "caller"
-            };
-            let access = serde_json::json!({
-                "token": token,
-                "role": role,
-                "scope": scope,
-                "read_only_token": method == "get",
-            });
-            let extensions = ExtensionsBuilder::new().add("x-access", access).build();
-            operation
-                .extensions
-                .get_or_insert_with(Default::default)
-                .merge(extensions);
-        }
-    }
+            ("put", item.put.as_mut()),
+        ]
+        .into_iter()
+        .filter_map(move |(method, operation)| Some((path.as_str(), method, operation?)))
+    })
 }
 
 /// The `Idempotency-Key` header of the creating `POST`s, and their answers to it.
