@@ -194,12 +194,18 @@ pub fn now_utc_seconds() -> PrimitiveDateTime {
     PrimitiveDateTime::new(now.date(), now.time())
 }
 
+/// UTC whole seconds without offset (`2023-01-03T12:00:00`): how the API writes times, and
+/// how the backup file, the audit filters and the command line read and write them.
+pub const NAIVE_SECONDS: &[time::format_description::BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+
 pub(crate) fn serialize_naive<S: Serializer>(
     at: &PrimitiveDateTime,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-    let text = at.format(&format).map_err(serde::ser::Error::custom)?;
+    let text = at
+        .format(NAIVE_SECONDS)
+        .map_err(serde::ser::Error::custom)?;
     s.serialize_str(&text)
 }
 

@@ -22,15 +22,12 @@ use std::io::Write;
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 use time::PrimitiveDateTime;
-use time::macros::format_description;
 
+use crate::domain::NAIVE_SECONDS;
 use crate::store::rows::{Cell, Column, ColumnType, Counters, Counts, Row, TABLES, Table, table};
 
 pub const FORMAT: &str = "todo-api-backup";
 pub const VERSION: u64 = 1;
-
-const TIME: &[time::format_description::BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
 
 #[derive(Debug, thiserror::Error)]
 pub enum FormatError {
@@ -77,7 +74,7 @@ fn bad(line: u64, message: impl Into<String>) -> FormatError {
 
 /// The header line, newline included.
 pub fn header(backend: &str, created_at: PrimitiveDateTime) -> Vec<u8> {
-    let created = created_at.format(TIME).unwrap_or_default();
+    let created = created_at.format(NAIVE_SECONDS).unwrap_or_default();
     let mut line = json!({
         "format": FORMAT,
         "version": VERSION,
@@ -137,7 +134,7 @@ pub fn encode_row(out: &mut Vec<u8>, table: &Table, row: &Row) -> std::io::Resul
             Cell::Bool(b) => write!(out, "{b}")?,
             Cell::Text(text) => serde_json::to_writer(&mut *out, text)?,
             Cell::Time(at) => {
-                let text = at.format(TIME).map_err(std::io::Error::other)?;
+                let text = at.format(NAIVE_SECONDS).map_err(std::io::Error::other)?;
                 write!(out, "\"{text}\"")?;
             }
             Cell::Bytes(bytes) => write!(
@@ -262,7 +259,7 @@ fn cell(n: u64, table: &Table, column: &Column, value: Option<Value>) -> Result<
         (ColumnType::Bool, Value::Bool(b)) => Cell::Bool(b),
         (ColumnType::Bool, _) => return Err(what("true or false")),
         (ColumnType::Time, Value::String(text)) => Cell::Time(
-            PrimitiveDateTime::parse(&text, TIME)
+            PrimitiveDateTime::parse(&text, NAIVE_SECONDS)
                 .map_err(|_| what("a time YYYY-MM-DDTHH:MM:SS"))?,
         ),
         (ColumnType::Time, _) => return Err(what("a time YYYY-MM-DDTHH:MM:SS")),
@@ -328,7 +325,7 @@ mod tests {
     #[test]
     fn a_row_survives_its_line() {
         let items = table("items").unwrap();
-        let at = PrimitiveDateTime::parse("2026-01-02T03:04:05", TIME).unwrap();
+        let at = PrimitiveDateTime::parse("2026-01-02T03:04:05", NAIVE_SECONDS).unwrap();
         let row = vec![
             Cell::Int(7),
             Cell::Text("say \"hi\"\n".into()),
@@ -374,7 +371,7 @@ mod tests {
     fn headers_of_other_versions_and_files_are_refused() {
         let good = header(
             "sqlite",
-            PrimitiveDateTime::parse("2026-01-02T03:04:05", TIME).unwrap(),
+            PrimitiveDateTime::parse("2026-01-02T03:04:05", NAIVE_SECONDS).unwrap(),
         );
         assert_eq!(
             parse_header(&good).unwrap().created_at,

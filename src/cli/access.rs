@@ -68,8 +68,7 @@ struct IssuedToken {
 }
 
 fn parse_time(text: &str) -> Result<PrimitiveDateTime, String> {
-    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-    PrimitiveDateTime::parse(text, &format)
+    PrimitiveDateTime::parse(text, crate::domain::NAIVE_SECONDS)
         .or_else(|_| {
             let date = time::Date::parse(
                 text,
@@ -203,9 +202,8 @@ pub async fn audit(
         AuditCommand::Purge => {
             let before = now_utc_seconds() - config.audit_retention;
             let purged = store.purge_audit(before).await?;
-            let format =
-                time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-            print_json(&serde_json::json!({"purged": purged, "before": before.format(&format)?}))
+            let before = before.format(crate::domain::NAIVE_SECONDS)?;
+            print_json(&serde_json::json!({"purged": purged, "before": before}))
         }
     }
 }

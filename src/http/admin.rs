@@ -395,8 +395,7 @@ fn query_time(
 ) -> Option<Option<PrimitiveDateTime>> {
     let raw = input.query_text(query, name, 32)?;
     let Some(raw) = raw else { return Some(None) };
-    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-    match PrimitiveDateTime::parse(&raw, &format) {
+    match PrimitiveDateTime::parse(&raw, crate::domain::NAIVE_SECONDS) {
         Ok(at) => Some(Some(at)),
         Err(_) => {
             input.error(FieldError {
