@@ -85,17 +85,31 @@ pub async fn all_audit(
     filter: audit::Filter,
 ) -> StoreResult<Vec<audit::Record>> {
     let mut records = Vec::new();
+    each_audit_page(store, filter, |page| {
+        records.extend_from_slice(page);
+        Ok::<_, crate::store::StoreError>(())
+    })
+    .await?;
+    Ok(records)
+}
+
+/// Hands the audit records the filter selects to `take`, a keyset page at a time, newest
+/// first.
+pub async fn each_audit_page<E: From<crate::store::StoreError>>(
+    store: &dyn Store,
+    filter: audit::Filter,
+    mut take: impl FnMut(&[audit::Record]) -> Result<(), E>,
+) -> Result<(), E> {
     let mut filter = audit::Filter {
         limit: CHUNK,
         ..filter
     };
     loop {
         let page = store.audit_records(&filter).await?;
-        filter.before = page.last().map(|record| record.id);
-        let done = (page.len() as i64) < CHUNK;
-        records.extend(page);
-        if done {
-            return Ok(records);
+        take(&page)?;
+        if (page.len() as i64) < CHUNK {
+            return Ok(());
         }
+        filter.before = page.last().map(|record| record.id);
     }
 }

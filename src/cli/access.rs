@@ -174,28 +174,24 @@ pub async fn audit(
             since,
             until,
         } => {
-            let mut filter = audit::Filter {
+            let filter = audit::Filter {
                 actor_id: actor,
                 since,
                 until,
-                limit: 1000,
                 ..Default::default()
             };
             let mut out = std::io::stdout().lock();
             let mut written = 0u64;
-            loop {
-                let page = store.audit_records(&filter).await?;
-                for record in &page {
+            compliance::each_audit_page(store, filter, |page| {
+                for record in page {
                     serde_json::to_writer(&mut out, record)?;
                     writeln!(out)?;
                 }
                 written += page.len() as u64;
-                if (page.len() as i64) < filter.limit {
-                    break;
-                }
-                filter.before = page.last().map(|record| record.id);
                 tracing::info!(written, "audit export in progress");
-            }
+                Ok::<_, anyhow::Error>(())
+            })
+            .await?;
             tracing::info!(written, "audit export done");
             Ok(())
         }
