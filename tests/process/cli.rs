@@ -212,3 +212,69 @@ fn healthcheck_reports_liveness_and_readiness_by_exit_code() {
         1
     );
 }
+
+/// The access and audit commands: a named read-only token, the trail as JSON Lines (with
+/// its filter), the export and erasure of a user, and the purge past retention.
+#[test]
+fn access_and_audit_commands_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("TODO_API_PASSWORD", "password123"),
+    ];
+    for email in ["ops@example.com", "gone@example.com"] {
+        let (code, _, err) = run(&["user", "create", "--email", email], &env, None);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, out, err) = run(
+        &[
+            "token",
+            "create",
+            "--user",
+            "ops@example.com",
+            "--read-only",
+        ],
+        &env,
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let token: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(token["read_only"], true);
+    assert!(token["secret"].as_str().unwrap().starts_with("tdo_"));
+
+    let (code, out, err) = run(&["audit", "export"], &env, None);
+    assert_eq!(code, 0, "{err}");
+    let actions: Vec<String> = out
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap()["action"].to_string())
+        .collect();
+    assert_eq!(
+        actions,
+        ["\"token.issue\"", "\"user.create\"", "\"user.create\""],
+        "JSON Lines, newest first, on stdout only"
+    );
+    let (_, none, _) = run(&["audit", "export", "--actor", "999"], &env, None);
+    assert_eq!(
+        none, "",
+        "the command line has no actor: a filter by one finds nothing"
+    );
+
+    let (code, out, err) = run(&["user", "export", "gone@example.com"], &env, None);
+    assert_eq!(code, 0, "{err}");
+    let export: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(export["user"]["email"], "gone@example.com");
+    let (code, _, err) = run(&["user", "erase", "gone@example.com"], &env, None);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&["user", "export", "gone@example.com"], &env, None);
+    assert_ne!(code, 0, "the address is gone: {err}");
+
+    let (code, out, err) = run(&["audit", "purge"], &env, None);
+    assert_eq!(code, 0, "{err}");
+    let purged: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        purged["purged"], 0,
+        "nothing is older than AUDIT_RETENTION_DAYS"
+    );
+    assert!(purged["before"].as_str().unwrap().contains('T'), "{out}");
+}
