@@ -7,13 +7,14 @@ use axum::http::StatusCode;
 use secrecy::SecretString;
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
-use utoipa::openapi::{RefOr, schema::KnownFormat, schema::SchemaFormat};
 
 use super::AppState;
 use super::error::{ApiError, HttpError, NotAuthenticatedResponse, ValidationErrorResponse};
 use super::fastapi::{BodyModel, Fields, Len, PathParams, RawBody, Validator};
 use super::origin::Origin;
+use super::users::{ANY_PASSWORD, any_password_schema};
 use crate::authz::Caller;
 use crate::compliance::{self, Export};
 use crate::domain::{ApiToken, ErasedItems};
@@ -78,8 +79,6 @@ pub struct SelfErase {
     pub delete_items: bool,
 }
 
-const ANY_PASSWORD: Len = Len { min: 1, max: None };
-
 impl BodyModel for SelfErase {
     const NAME: &'static str = "SelfErase";
     fn from_fields(fields: &mut Fields<'_>) -> Option<Self> {
@@ -95,12 +94,7 @@ impl BodyModel for SelfErase {
 impl utoipa::PartialSchema for SelfErase {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
-            .property(
-                "password",
-                ANY_PASSWORD
-                    .schema(false)
-                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Password))),
-            )
+            .property("password", any_password_schema())
             .required("password")
             .property("delete_items", delete_items_schema())
             .into()

@@ -10,6 +10,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 
 use super::AppState;
+use super::access::user_path;
 use super::auth::optional_caller;
 use super::error::{ApiError, HttpError, NotAuthenticatedResponse, ValidationErrorResponse};
 use super::fastapi::{BodyModel, Fields, Len, PathParams, QueryParams, RawBody, Validator};
@@ -82,7 +83,15 @@ pub struct TokenRotate {
     pub password: String,
 }
 
-const ANY_PASSWORD: Len = Len { min: 1, max: None };
+/// A password that proves who the caller is (any non-empty text: the check is the hash).
+pub(super) const ANY_PASSWORD: Len = Len { min: 1, max: None };
+
+/// The document's schema of such a password.
+pub(super) fn any_password_schema() -> ObjectBuilder {
+    ANY_PASSWORD
+        .schema(false)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Password)))
+}
 
 impl BodyModel for TokenRotate {
     const NAME: &'static str = "TokenRotate";
@@ -95,11 +104,8 @@ impl BodyModel for TokenRotate {
 
 impl utoipa::PartialSchema for TokenRotate {
     fn schema() -> RefOr<Schema> {
-        let password = ANY_PASSWORD
-            .schema(false)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Password)));
         ObjectBuilder::new()
-            .property("password", password)
+            .property("password", any_password_schema())
             .required("password")
             .into()
     }
@@ -225,9 +231,7 @@ pub async fn get_user(
     State(state): State<AppState>,
     path: PathParams,
 ) -> Result<Response, ApiError> {
-    let mut input = Validator::new();
-    let user_id = input.path_id(&path, "user_id");
-    let user_id = input.finish_with(user_id)?;
+    let user_id = user_path(&path)?;
     caller.require_access_to(state.authz, user_id)?;
     let store = state.reads(&caller);
     let account = active_account(store.as_ref(), user_id)
@@ -279,9 +283,7 @@ pub async fn delete_user(
     origin: Origin,
     path: PathParams,
 ) -> Result<Json<User>, ApiError> {
-    let mut input = Validator::new();
-    let user_id = input.path_id(&path, "user_id");
-    let user_id = input.finish_with(user_id)?;
+    let user_id = user_path(&path)?;
     caller.require_access_to(state.authz, user_id)?;
     Ok(Json(
         deactivate(&state, user_id, &origin.by(caller.id)).await?,
