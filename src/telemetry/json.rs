@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tracing::field::{Field, Visit};
@@ -17,8 +17,10 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
-/// A span's fields as JSON values, kept in the span's extensions by `SpanFieldStore`.
-struct SpanFields(Map<String, Value>);
+/// A span's fields as JSON values, kept in the span's extensions by `SpanFieldStore`, in the
+/// order they were declared; a field recorded again replaces its value. Names are the
+/// callsite's `&'static str`, so that recording allocates only for the values.
+struct SpanFields(Vec<(&'static str, Value)>);
 
 /// Records span fields (also those filled in later, like `user_id`) for the formatter.
 pub struct SpanFieldStore;
@@ -26,7 +28,7 @@ pub struct SpanFieldStore;
 impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for SpanFieldStore {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let mut fields = Map::new();
+        let mut fields = Vec::with_capacity(attrs.fields().len());
         attrs.record(&mut JsonVisitor(&mut fields));
         span.extensions_mut().insert(SpanFields(fields));
     }
@@ -39,28 +41,51 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for SpanFieldStore {
     }
 }
 
-struct JsonVisitor<'a>(&'a mut Map<String, Value>);
+struct JsonVisitor<'a>(&'a mut Vec<(&'static str, Value)>);
+
+impl JsonVisitor<'_> {
+    fn set(&mut self, field: &Field, value: Value) {
+        let name = field.name();
+        match self.0.iter_mut().find(|(key, _)| *key == name) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((name, value)),
+        }
+    }
+}
 
 impl Visit for JsonVisitor<'_> {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0
-            .insert(field.name().to_owned(), Value::String(format!("{value:?}")));
+        self.set(field, Value::String(format!("{value:?}")));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0
-            .insert(field.name().to_owned(), Value::String(value.to_owned()));
+        self.set(field, Value::String(value.to_owned()));
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.insert(field.name().to_owned(), Value::from(value));
+        self.set(field, Value::from(value));
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.insert(field.name().to_owned(), Value::from(value));
+        self.set(field, Value::from(value));
     }
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.0.insert(field.name().to_owned(), Value::from(value));
+        self.set(field, Value::from(value));
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.insert(field.name().to_owned(), Value::Bool(value));
+        self.set(field, Value::Bool(value));
+    }
+}
+
+/// Span fields are kept by `SpanFieldStore` as JSON; the fmt layer's own copy of them as text
+/// (which `JsonLines` never reads) would be work for nothing, so it keeps an empty one. (An
+/// error here would not do: the fmt layer reports it on the log's own output.)
+pub struct NoFields;
+
+impl<'writer> FormatFields<'writer> for NoFields {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        _writer: Writer<'writer>,
+        _fields: R,
+    ) -> fmt::Result {
+        Ok(())
     }
 }
 
@@ -77,6 +102,42 @@ fn severity(level: &Level) -> &'static str {
     }
 }
 
+/// A value of a log line: borrowed where it can be.
+enum Entry<'a> {
+    Str(&'a str),
+    Json(&'a Value),
+}
+
+/// The line's fields in order; a later field of the same name replaces the earlier value in
+/// its place (an event's field over its span's, an inner span's over an outer one's).
+struct Line<'a>(Vec<(&'a str, Entry<'a>)>);
+
+impl<'a> Line<'a> {
+    fn set(&mut self, key: &'a str, value: Entry<'a>) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((key, value)),
+        }
+    }
+    fn get(&self, key: &str) -> Option<&Entry<'a>> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+}
+
+impl serde::Serialize for Line<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            match value {
+                Entry::Str(text) => map.serialize_entry(key, text)?,
+                Entry::Json(json) => map.serialize_entry(key, json)?,
+            }
+        }
+        map.end()
+    }
+}
+
 impl<S, N> FormatEvent<S, N> for JsonLines
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -89,41 +150,44 @@ where
         event: &Event<'_>,
     ) -> fmt::Result {
         let meta = event.metadata();
-        let mut line = Map::new();
         let now = OffsetDateTime::now_utc()
             .format(&Rfc3339)
             .unwrap_or_default();
-        line.insert("timestamp".into(), Value::String(now));
-        line.insert("level".into(), Value::String(meta.level().to_string()));
-        line.insert(
-            "severity".into(),
-            Value::String(severity(meta.level()).into()),
-        );
-        line.insert("target".into(), Value::String(meta.target().into()));
-        if let Some(scope) = ctx.event_scope() {
-            for span in scope.from_root() {
-                if let Some(fields) = span.extensions().get::<SpanFields>() {
-                    // `otel.*` fields are instructions to the OpenTelemetry layer, not data.
-                    line.extend(
-                        fields
-                            .0
-                            .iter()
-                            .filter(|(k, _)| !k.starts_with("otel."))
-                            .map(|(k, v)| (k.clone(), v.clone())),
-                    );
-                }
+        let spans: Vec<_> = ctx
+            .event_scope()
+            .map(|scope| scope.from_root().collect())
+            .unwrap_or_default();
+        let extensions: Vec<_> = spans.iter().map(|span| span.extensions()).collect();
+        let mut event_fields = Vec::new();
+        event.record(&mut JsonVisitor(&mut event_fields));
+
+        let mut line = Line(Vec::with_capacity(24));
+        line.set("timestamp", Entry::Str(&now));
+        line.set("level", Entry::Str(meta.level().as_str()));
+        line.set("severity", Entry::Str(severity(meta.level())));
+        line.set("target", Entry::Str(meta.target()));
+        for fields in extensions.iter().filter_map(|e| e.get::<SpanFields>()) {
+            // `otel.*` fields are instructions to the OpenTelemetry layer, not data.
+            for (key, value) in fields.0.iter().filter(|(k, _)| !k.starts_with("otel.")) {
+                line.set(key, Entry::Json(value));
             }
         }
-        event.record(&mut JsonVisitor(&mut line));
+        for (key, value) in &event_fields {
+            line.set(key, Entry::Json(value));
+        }
+        let trace;
         if let Some(project) = &self.gcp_project {
-            if let Some(Value::String(trace)) = line.get("trace_id") {
-                let trace = format!("projects/{project}/traces/{trace}");
-                line.insert("logging.googleapis.com/trace".into(), Value::String(trace));
+            if let Some(Entry::Json(Value::String(id))) = line.get("trace_id") {
+                trace = format!("projects/{project}/traces/{id}");
+                line.set("logging.googleapis.com/trace", Entry::Str(&trace));
             }
-            if let Some(span_id) = line.get("span_id").cloned() {
-                line.insert("logging.googleapis.com/spanId".into(), span_id);
+            if let Some(Entry::Json(span_id)) = line.get("span_id") {
+                let span_id = *span_id;
+                line.set("logging.googleapis.com/spanId", Entry::Json(span_id));
             }
         }
-        writeln!(writer, "{}", Value::Object(line))
+        let json = serde_json::to_string(&line).map_err(|_| fmt::Error)?;
+        writer.write_str(&json)?;
+        writer.write_char('\n')
     }
 }

@@ -65,8 +65,12 @@ pub fn init(config: &Config, target: LogTarget) -> Telemetry {
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let layer = tracing_subscriber::fmt::layer();
     let logs = match (config.log_format, target) {
-        (LogFormat::Json, LogTarget::Stdout) => layer.event_format(json_lines(config)).boxed(),
+        (LogFormat::Json, LogTarget::Stdout) => layer
+            .fmt_fields(json::NoFields)
+            .event_format(json_lines(config))
+            .boxed(),
         (LogFormat::Json, LogTarget::Stderr) => layer
+            .fmt_fields(json::NoFields)
             .event_format(json_lines(config))
             .with_writer(std::io::stderr)
             .boxed(),
