@@ -17,6 +17,7 @@
 
 mod connect;
 mod dialect;
+mod inline;
 mod mysql;
 mod postgres;
 mod replica;

@@ -68,6 +68,8 @@ pub(crate) struct SqlStore {
     migrate_pool: Option<sqlx::Pool<Db>>,
     /// Behind a transaction pooler: the statement timeout each transaction sets itself.
     pooled: Option<std::time::Duration>,
+    /// SQLite: the hot reads on the calling thread (see `store::inline`).
+    inline: Option<crate::store::inline::InlineReads>,
 }
 
 /// A connection to read on: pooled as it is, or, behind a transaction pooler, inside a
@@ -105,7 +107,18 @@ impl SqlStore {
             pool,
             migrate_pool: None,
             pooled: None,
+            inline: None,
         }
+    }
+
+    /// Serves the hot reads through `inline` first (SQLite files).
+    #[allow(
+        dead_code,
+        reason = "only the SQLite store uses it; this file is compiled per backend"
+    )]
+    pub(crate) fn reading_inline(mut self, inline: crate::store::inline::InlineReads) -> Self {
+        self.inline = Some(inline);
+        self
     }
 
     /// Behind a transaction pooler (see `Pooler::Transaction`).
@@ -930,20 +943,28 @@ impl Store for SqlStore {
     async fn token_owner(&self, selector: &str) -> StoreResult<Option<TokenOwner>> {
         async {
             // The primary token (in users) or a named one (api_tokens), in one round trip.
-            let row = sqlx::query(sql!(
+            let statement = sql!(
                 Db,
                 "SELECT id, is_admin, token_hash, FALSE AS read_only, last_write_at FROM users \
                  WHERE token_selector = ? AND is_active = ? \
                  UNION ALL SELECT u.id, u.is_admin, t.token_hash, t.read_only, u.last_write_at \
                  FROM api_tokens t JOIN users u ON u.id = t.user_id \
                  WHERE t.selector = ? AND u.is_active = ?"
-            ))
-            .bind(selector.to_owned())
-            .bind(true)
-            .bind(selector.to_owned())
-            .bind(true)
-            .fetch_optional(&mut *self.conn().await?)
-            .await?;
+            );
+            if let Some(found) = self
+                .inline
+                .as_ref()
+                .and_then(|inline| inline.token_owner(statement, selector))
+            {
+                return Ok(found);
+            }
+            let row = sqlx::query(statement)
+                .bind(selector.to_owned())
+                .bind(true)
+                .bind(selector.to_owned())
+                .bind(true)
+                .fetch_optional(&mut *self.conn().await?)
+                .await?;
             let Some(row) = row else { return Ok(None) };
             let Some(token_hash) = row.try_get::<Option<String>, _>("token_hash")? else {
                 return Ok(None);
@@ -1218,18 +1239,26 @@ impl Store for SqlStore {
 
     async fn item(&self, owner_id: i64, item_id: i64) -> StoreResult<Option<Item>> {
         async {
-            Ok(sqlx::query_as::<Db, Item>(sql!(
+            let statement = sql!(
                 Db,
                 concat!(
                     "SELECT ",
                     item_columns!(),
                     " FROM items WHERE id = ? AND owner_id = ?"
                 )
-            ))
-            .bind(item_id)
-            .bind(owner_id)
-            .fetch_optional(&mut *self.conn().await?)
-            .await?)
+            );
+            if let Some(found) = self
+                .inline
+                .as_ref()
+                .and_then(|inline| inline.item(statement, owner_id, item_id))
+            {
+                return Ok(found);
+            }
+            Ok(sqlx::query_as::<Db, Item>(statement)
+                .bind(item_id)
+                .bind(owner_id)
+                .fetch_optional(&mut *self.conn().await?)
+                .await?)
         }
         .instrument(db_span(BACKEND, "item"))
         .await
@@ -1237,6 +1266,12 @@ impl Store for SqlStore {
 
     async fn items(&self, filter: &ItemFilter) -> StoreResult<Vec<Item>> {
         async {
+            if let Some(inline) = &self.inline {
+                let sql = <Db as Dialect>::rewrite(&items_sql("", filter));
+                if let Some(found) = inline.items(&sql, filter) {
+                    return Ok(found);
+                }
+            }
             let rows = Self::items_query("", filter)
                 .fetch_all(&mut *self.conn().await?)
                 .await?;

@@ -49,7 +49,8 @@ pub(super) fn connect(settings: &DbSettings) -> Result<Arc<dyn Store>, StoreErro
     let mut pool = super::sql::lean_pool::<Sqlite>()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout);
-    if url.contains(":memory:") || url.contains("mode=memory") {
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    if in_memory {
         // Every connection to `:memory:` is a database of its own: keep exactly one, forever.
         pool = pool
             .max_connections(1)
@@ -57,7 +58,13 @@ pub(super) fn connect(settings: &DbSettings) -> Result<Arc<dyn Store>, StoreErro
             .idle_timeout(None)
             .max_lifetime(None);
     }
-    Ok(Arc::new(SqlStore::new(pool.connect_lazy_with(options))))
+    let inline = (!in_memory)
+        .then(|| super::inline::InlineReads::new(options.get_filename().to_owned(), BUSY_TIMEOUT));
+    let store = SqlStore::new(pool.connect_lazy_with(options));
+    Ok(Arc::new(match inline {
+        Some(inline) => store.reading_inline(inline),
+        None => store,
+    }))
 }
 
 impl Dialect for Sqlite {

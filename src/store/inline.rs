@@ -1,0 +1,282 @@
+//! SQLite reads on the request's own thread: the token lookup, one item and the item listings,
+//! the reads behind nearly every request.
+//!
+//! sqlx runs every SQLite connection on a worker thread of its own and sends each statement
+//! there and each row back: two thread hops per statement, and on a server with one core each
+//! hop is a context switch, which cost more than the query (a point read from SQLite's page
+//! cache takes microseconds). So these reads go through `rusqlite` instead, on the calling
+//! thread, with prepared statements cached per connection, from a small set of read-only
+//! connections kept here. It links the same `libsqlite3-sys` as sqlx (one SQLite library in
+//! the binary), reads the same file in WAL mode beside sqlx's writer and runs the same SQL
+//! text as the portable store.
+//!
+//! The calls block their thread for the time of one read: WAL readers never wait for the
+//! writer, and the statements are the indexed ones of the API, so that time is the query's.
+//! A read here that fails in any way (the busy timeout, a value it cannot decode) is answered
+//! `None`, and the caller runs the same read through sqlx, which reports errors the way every
+//! other store call does; so this path can only be faster, never different.
+//!
+//! Not for `:memory:` databases, whose every connection is a database of its own.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OpenFlags, Row};
+use time::PrimitiveDateTime;
+use time::macros::format_description;
+
+use crate::domain::{Item, ItemFilter, TokenOwner};
+use crate::store::dialect::Dialect;
+
+/// The connections kept for reuse; more are opened while more threads read at once (at most
+/// one per thread, since a read never yields), and all of them are kept.
+pub(crate) struct InlineReads {
+    path: PathBuf,
+    busy_timeout: Duration,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl InlineReads {
+    pub(crate) fn new(path: PathBuf, busy_timeout: Duration) -> Self {
+        Self {
+            path,
+            busy_timeout,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn open(&self) -> rusqlite::Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(self.busy_timeout)?;
+        // Read-write only so that a WAL reader can maintain the shared-memory index; this
+        // connection never writes.
+        conn.pragma_update(None, "query_only", true)?;
+        conn.set_prepared_statement_cache_capacity(32);
+        Ok(conn)
+    }
+
+    /// Runs `read` on a kept connection; `None` when anything failed (logged at debug).
+    fn with<T>(
+        &self,
+        what: &str,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Option<T> {
+        let kept = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match kept.map_or_else(|| self.open(), Ok) {
+            Ok(conn) => conn,
+            Err(err) => {
+                tracing::debug!(error = %err, what, "inline SQLite read unavailable");
+                return None;
+            }
+        };
+        let result = read(&conn);
+        self.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(conn);
+        result
+            .map_err(|err| tracing::debug!(error = %err, what, "inline SQLite read failed"))
+            .ok()
+    }
+
+    pub(crate) fn token_owner(&self, sql: &str, selector: &str) -> Option<Option<TokenOwner>> {
+        self.with("token_owner", |conn| {
+            let mut statement = conn.prepare_cached(sql)?;
+            let mut rows = statement.query((selector, true, selector, true))?;
+            let Some(row) = rows.next()? else {
+                return Ok(None);
+            };
+            let Some(token_hash) = row.get::<_, Option<String>>("token_hash")? else {
+                return Ok(None);
+            };
+            Ok(Some(TokenOwner {
+                user_id: row.get("id")?,
+                is_admin: row.get("is_admin")?,
+                token_hash,
+                read_only: row.get("read_only")?,
+                last_write_at: row
+                    .get::<_, Option<String>>("last_write_at")?
+                    .as_deref()
+                    .map(timestamp)
+                    .transpose()?,
+            }))
+        })
+    }
+
+    pub(crate) fn item(&self, sql: &str, owner_id: i64, item_id: i64) -> Option<Option<Item>> {
+        self.with("item", |conn| {
+            let mut statement = conn.prepare_cached(sql)?;
+            let mut rows = statement.query((item_id, owner_id))?;
+            rows.next()?.map(item).transpose()
+        })
+    }
+
+    /// The listing of `sql` (`store::sql::items_sql`), with `filter`'s values bound in the
+    /// order its conditions come.
+    pub(crate) fn items(&self, sql: &str, filter: &ItemFilter) -> Option<Vec<Item>> {
+        let timestamp_text = <sqlx::Sqlite as Dialect>::timestamp;
+        let mut values = Vec::with_capacity(8);
+        if let Some(owner) = filter.owner_id {
+            values.push(SqlValue::Integer(owner));
+        }
+        if let Some(done) = filter.done {
+            values.push(SqlValue::Integer(i64::from(done)));
+        }
+        if let Some((start, end)) = filter.created {
+            values.push(SqlValue::Text(timestamp_text(start)));
+            values.push(SqlValue::Text(timestamp_text(end)));
+        }
+        if let Some((at, id)) = filter.before {
+            values.push(SqlValue::Text(timestamp_text(at)));
+            values.push(SqlValue::Text(timestamp_text(at)));
+            values.push(SqlValue::Integer(id));
+        }
+        values.push(SqlValue::Integer(filter.page.limit));
+        values.push(SqlValue::Integer(filter.page.skip));
+        self.with("items", |conn| {
+            let mut statement = conn.prepare_cached(sql)?;
+            let rows = statement.query(rusqlite::params_from_iter(values))?;
+            rows.and_then(item).collect()
+        })
+    }
+}
+
+/// A row of `store::sql::ITEM_COLUMNS`.
+fn item(row: &Row<'_>) -> rusqlite::Result<Item> {
+    Ok(Item {
+        id: row.get("id")?,
+        title: row.get("title")?,
+        description: row.get("description")?,
+        owner_id: row.get("owner_id")?,
+        created_at: timestamp(&row.get::<_, String>("created_at")?)?,
+        done: row.get("done")?,
+        version: row.get("version")?,
+    })
+}
+
+/// The text forms a timestamp has in our SQLite files: ours (`2023-01-03 12:00:00`) and
+/// SQLAlchemy's (with microseconds), also with a `T`. Anything else is an error, and sqlx,
+/// which knows more forms, reads the row instead.
+fn timestamp(text: &str) -> rusqlite::Result<PrimitiveDateTime> {
+    let normalized;
+    let text = if text.as_bytes().get(10) == Some(&b'T') {
+        normalized = text.replacen('T', " ", 1);
+        &normalized
+    } else {
+        text
+    };
+    let whole = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    let fraction = format_description!("[year]-[month]-[day] [hour]:[minute]:[second].[subsecond]");
+    PrimitiveDateTime::parse(text, whole)
+        .or_else(|_| PrimitiveDateTime::parse(text, fraction))
+        .map_err(|err| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, err.into())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::Context;
+    use crate::domain::{NewItem, NewUser, Page};
+    use crate::store::DbSettings;
+
+    /// On the real schema, written through the store (sqlx): the inline reads answer (they do
+    /// not fall back) and agree with the store's own sqlx reads.
+    #[tokio::test]
+    async fn inline_reads_answer_what_sqlx_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("todo.db");
+        let url = format!("sqlite://{}", path.display());
+        let store = crate::store::connect(&DbSettings::new(url.into())).unwrap();
+        store.migrate().await.unwrap();
+        let context = Context::command_line();
+        let user = NewUser {
+            email: "inline@example.com".into(),
+            password_hash: "x".into(),
+            is_admin: false,
+            token_selector: "inlineselector".into(),
+            token_hash: "sha256:abc".into(),
+        };
+        let account = store
+            .create_user(user, None, &context)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut created = Vec::new();
+        for n in 0..3 {
+            let item = NewItem {
+                title: format!("item {n}"),
+                description: (n != 1).then(|| "with a \"quote\"".to_owned()),
+                created_at: time::macros::datetime!(2023-01-03 12:00:00)
+                    + time::Duration::minutes(n),
+            };
+            let item = store.create_item(account.id, item, None, &context).await;
+            created.push(item.unwrap().unwrap());
+        }
+
+        let inline = InlineReads::new(path, Duration::from_secs(1));
+        let sql = crate::store::sql::items_sql("", &ItemFilter::default());
+        let listed = inline
+            .items(&sql, &ItemFilter::default())
+            .expect("answered inline");
+        assert_eq!(listed, store.items(&ItemFilter::default()).await.unwrap());
+        assert_eq!(listed.len(), 3);
+        let filter = ItemFilter {
+            owner_id: Some(account.id),
+            done: Some(false),
+            created: Some((
+                time::macros::datetime!(2023-01-03 12:01:00),
+                time::macros::datetime!(2023-01-04 00:00:00),
+            )),
+            page: Page { skip: 0, limit: 10 },
+            before: None,
+        };
+        let sql = crate::store::sql::items_sql("", &filter);
+        let listed = inline.items(&sql, &filter).expect("answered inline");
+        assert_eq!(listed, store.items(&filter).await.unwrap());
+        assert_eq!(listed.len(), 2);
+
+        let one = concat!(
+            "SELECT ",
+            crate::store::sql::item_columns!(),
+            " FROM items WHERE id = ? AND owner_id = ?"
+        );
+        let found = inline
+            .item(one, account.id, created[1].id)
+            .expect("answered inline");
+        assert_eq!(found.as_ref(), Some(&created[1]));
+        assert_eq!(inline.item(one, account.id + 1, created[1].id), Some(None));
+
+        let token = "SELECT id, is_admin, token_hash, FALSE AS read_only, last_write_at FROM users \
+             WHERE token_selector = ? AND is_active = ? \
+             UNION ALL SELECT u.id, u.is_admin, t.token_hash, t.read_only, u.last_write_at \
+             FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.selector = ? AND u.is_active = ?";
+        let owner = inline
+            .token_owner(token, "inlineselector")
+            .expect("answered inline");
+        let via_sqlx = store.token_owner("inlineselector").await.unwrap();
+        assert_eq!(format!("{owner:?}"), format!("{via_sqlx:?}"));
+        assert_eq!(owner.map(|o| o.user_id), Some(account.id));
+        assert!(matches!(inline.token_owner(token, "unknown"), Some(None)));
+    }
+
+    #[test]
+    fn timestamps_in_the_forms_our_files_hold() {
+        let expected = time::macros::datetime!(2023-01-03 12:00:00);
+        assert_eq!(timestamp("2023-01-03 12:00:00").unwrap(), expected);
+        assert_eq!(timestamp("2023-01-03T12:00:00").unwrap(), expected);
+        assert_eq!(
+            timestamp("2023-01-03 12:00:00.250000").unwrap(),
+            time::macros::datetime!(2023-01-03 12:00:00.25)
+        );
+        assert!(timestamp("2023-01-03").is_err());
+        assert!(timestamp("yesterday").is_err());
+    }
+}
