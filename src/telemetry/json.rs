@@ -43,13 +43,17 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for SpanFieldStore {
 
 struct JsonVisitor<'a>(&'a mut Vec<(&'static str, Value)>);
 
+/// Sets `key` to `value` in `entries`: in its place if it is there, else at the end.
+fn upsert<'k, V>(entries: &mut Vec<(&'k str, V)>, key: &'k str, value: V) {
+    match entries.iter_mut().find(|(k, _)| *k == key) {
+        Some(slot) => slot.1 = value,
+        None => entries.push((key, value)),
+    }
+}
+
 impl JsonVisitor<'_> {
     fn set(&mut self, field: &Field, value: Value) {
-        let name = field.name();
-        match self.0.iter_mut().find(|(key, _)| *key == name) {
-            Some(slot) => slot.1 = value,
-            None => self.0.push((name, value)),
-        }
+        upsert(self.0, field.name(), value);
     }
 }
 
@@ -114,10 +118,7 @@ struct Line<'a>(Vec<(&'a str, Entry<'a>)>);
 
 impl<'a> Line<'a> {
     fn set(&mut self, key: &'a str, value: Entry<'a>) {
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
-            Some(slot) => slot.1 = value,
-            None => self.0.push((key, value)),
-        }
+        upsert(&mut self.0, key, value);
     }
     fn get(&self, key: &str) -> Option<&Entry<'a>> {
         self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
