@@ -29,6 +29,7 @@ use time::macros::format_description;
 
 use crate::domain::{Item, ItemFilter, TokenOwner};
 use crate::store::dialect::Dialect;
+use crate::store::sql::{ListingValue, items_values};
 
 /// The connections kept for reuse; more are opened while more threads read at once (at most
 /// one per thread, since a read never yields), and all of them are kept.
@@ -116,28 +117,14 @@ impl InlineReads {
         })
     }
 
-    /// The listing of `sql` (`store::sql::items_sql`), with `filter`'s values bound in the
-    /// order its conditions come.
+    /// The listing of `sql` (`store::sql::items_sql`), with `filter`'s values
+    /// (`store::sql::items_values`).
     pub(crate) fn items(&self, sql: &str, filter: &ItemFilter) -> Option<Vec<Item>> {
-        let timestamp_text = <sqlx::Sqlite as Dialect>::timestamp;
-        let mut values = Vec::with_capacity(8);
-        if let Some(owner) = filter.owner_id {
-            values.push(SqlValue::Integer(owner));
-        }
-        if let Some(done) = filter.done {
-            values.push(SqlValue::Integer(i64::from(done)));
-        }
-        if let Some((start, end)) = filter.created {
-            values.push(SqlValue::Text(timestamp_text(start)));
-            values.push(SqlValue::Text(timestamp_text(end)));
-        }
-        if let Some((at, id)) = filter.before {
-            values.push(SqlValue::Text(timestamp_text(at)));
-            values.push(SqlValue::Text(timestamp_text(at)));
-            values.push(SqlValue::Integer(id));
-        }
-        values.push(SqlValue::Integer(filter.page.limit));
-        values.push(SqlValue::Integer(filter.page.skip));
+        let values = items_values(filter).into_iter().map(|value| match value {
+            ListingValue::Int(n) => SqlValue::Integer(n),
+            ListingValue::Bool(b) => SqlValue::Integer(i64::from(b)),
+            ListingValue::At(at) => SqlValue::Text(<sqlx::Sqlite as Dialect>::timestamp(at)),
+        });
         self.with("items", |conn| {
             let mut statement = conn.prepare_cached(sql)?;
             let rows = statement.query(rusqlite::params_from_iter(values))?;
@@ -170,7 +157,7 @@ fn timestamp(text: &str) -> rusqlite::Result<PrimitiveDateTime> {
     } else {
         text
     };
-    let whole = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    let whole = super::sqlite::TEXT_TIMESTAMP;
     let fraction = format_description!("[year]-[month]-[day] [hour]:[minute]:[second].[subsecond]");
     PrimitiveDateTime::parse(text, whole)
         .or_else(|_| PrimitiveDateTime::parse(text, fraction))
@@ -242,22 +229,14 @@ mod tests {
         assert_eq!(listed, store.items(&filter).await.unwrap());
         assert_eq!(listed.len(), 2);
 
-        let one = concat!(
-            "SELECT ",
-            crate::store::sql::item_columns!(),
-            " FROM items WHERE id = ? AND owner_id = ?"
-        );
+        let one = crate::store::sql::ITEM_BY_ID;
         let found = inline
             .item(one, account.id, created[1].id)
             .expect("answered inline");
         assert_eq!(found.as_ref(), Some(&created[1]));
         assert_eq!(inline.item(one, account.id + 1, created[1].id), Some(None));
 
-        let token = "SELECT id, is_admin, token_hash, FALSE AS read_only, last_write_at FROM users \
-             WHERE token_selector = ? AND is_active = ? \
-             UNION ALL SELECT u.id, u.is_admin, t.token_hash, t.read_only, u.last_write_at \
-             FROM api_tokens t JOIN users u ON u.id = t.user_id \
-             WHERE t.selector = ? AND u.is_active = ?";
+        let token = crate::store::sql::TOKEN_OWNER;
         let owner = inline
             .token_owner(token, "inlineselector")
             .expect("answered inline");

@@ -31,7 +31,8 @@ use crate::domain::{
 use crate::idempotency::{Claim, Completion};
 use crate::store::dialect::Dialect;
 use crate::store::sql::{
-    ITEM_COLUMNS, account_columns, acquiring, db_span, item_columns, items_sql, retrying, sql,
+    ITEM_BY_ID, ITEM_COLUMNS, ListingValue, TOKEN_OWNER, account_columns, acquiring, db_span,
+    item_columns, items_sql, items_values, retrying, sql,
 };
 use crate::store::{
     AppliedMigration, Backend, Change, ConnectError, ConnectFailure, Deactivation, Erasure,
@@ -215,24 +216,14 @@ impl SqlStore {
     fn items_query(explain: &str, filter: &ItemFilter) -> Query {
         let sql = <Db as Dialect>::rewrite(&items_sql(explain, filter));
         let mut query = sqlx::query(AssertSqlSafe(sql));
-        if let Some(owner) = filter.owner_id {
-            query = query.bind(owner);
+        for value in items_values(filter) {
+            query = match value {
+                ListingValue::Int(n) => query.bind(n),
+                ListingValue::Bool(b) => query.bind(b),
+                ListingValue::At(at) => query.bind(<Db as Dialect>::timestamp(at)),
+            };
         }
-        if let Some(done) = filter.done {
-            query = query.bind(done);
-        }
-        if let Some((start, end)) = filter.created {
-            query = query
-                .bind(<Db as Dialect>::timestamp(start))
-                .bind(<Db as Dialect>::timestamp(end));
-        }
-        if let Some((at, id)) = filter.before {
-            query = query
-                .bind(<Db as Dialect>::timestamp(at))
-                .bind(<Db as Dialect>::timestamp(at))
-                .bind(id);
-        }
-        query.bind(filter.page.limit).bind(filter.page.skip)
+        query
     }
 
     /// One attempt; `Ok(None)` asks to start over.
@@ -942,15 +933,7 @@ impl Store for SqlStore {
 
     async fn token_owner(&self, selector: &str) -> StoreResult<Option<TokenOwner>> {
         async {
-            // The primary token (in users) or a named one (api_tokens), in one round trip.
-            let statement = sql!(
-                Db,
-                "SELECT id, is_admin, token_hash, FALSE AS read_only, last_write_at FROM users \
-                 WHERE token_selector = ? AND is_active = ? \
-                 UNION ALL SELECT u.id, u.is_admin, t.token_hash, t.read_only, u.last_write_at \
-                 FROM api_tokens t JOIN users u ON u.id = t.user_id \
-                 WHERE t.selector = ? AND u.is_active = ?"
-            );
+            let statement = sql!(Db, TOKEN_OWNER);
             if let Some(found) = self
                 .inline
                 .as_ref()
@@ -1239,14 +1222,7 @@ impl Store for SqlStore {
 
     async fn item(&self, owner_id: i64, item_id: i64) -> StoreResult<Option<Item>> {
         async {
-            let statement = sql!(
-                Db,
-                concat!(
-                    "SELECT ",
-                    item_columns!(),
-                    " FROM items WHERE id = ? AND owner_id = ?"
-                )
-            );
+            let statement = sql!(Db, ITEM_BY_ID);
             if let Some(found) = self
                 .inline
                 .as_ref()

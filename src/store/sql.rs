@@ -114,6 +114,54 @@ pub(crate) use account_columns;
 
 pub(super) const ITEM_COLUMNS: &str = item_columns!();
 
+/// The token lookup: the primary token (in users) or a named one (api_tokens), in one round
+/// trip; bound with the selector, `true`, the selector, `true`.
+pub(super) const TOKEN_OWNER: &str = "SELECT id, is_admin, token_hash, FALSE AS read_only, \
+     last_write_at FROM users WHERE token_selector = ? AND is_active = ? \
+     UNION ALL SELECT u.id, u.is_admin, t.token_hash, t.read_only, u.last_write_at \
+     FROM api_tokens t JOIN users u ON u.id = t.user_id \
+     WHERE t.selector = ? AND u.is_active = ?";
+
+/// One item; bound with the item's id, then its owner's.
+pub(super) const ITEM_BY_ID: &str = concat!(
+    "SELECT ",
+    item_columns!(),
+    " FROM items WHERE id = ? AND owner_id = ?"
+);
+
+/// A value of the item listing's placeholders.
+pub(super) enum ListingValue {
+    Int(i64),
+    Bool(bool),
+    At(time::PrimitiveDateTime),
+}
+
+/// The values of `items_sql`'s placeholders for `filter`, in their order.
+pub(super) fn items_values(filter: &crate::domain::ItemFilter) -> Vec<ListingValue> {
+    let mut values = Vec::with_capacity(8);
+    if let Some(owner) = filter.owner_id {
+        values.push(ListingValue::Int(owner));
+    }
+    if let Some(done) = filter.done {
+        values.push(ListingValue::Bool(done));
+    }
+    if let Some((start, end)) = filter.created {
+        values.extend([ListingValue::At(start), ListingValue::At(end)]);
+    }
+    if let Some((at, id)) = filter.before {
+        values.extend([
+            ListingValue::At(at),
+            ListingValue::At(at),
+            ListingValue::Int(id),
+        ]);
+    }
+    values.extend([
+        ListingValue::Int(filter.page.limit),
+        ListingValue::Int(filter.page.skip),
+    ]);
+    values
+}
+
 /// Builds the item listing (or its EXPLAIN) with the filter's conditions, in the order that
 /// the indexes of the migrations serve: `(owner_id, [done,] created_at, id)` and
 /// `([done,] created_at, id)`.

@@ -25,6 +25,10 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How our timestamps are stored: TEXT, UTC, whole seconds.
+pub(super) const TEXT_TIMESTAMP: &[time::format_description::BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+
 type Db = Sqlite;
 #[path = "portable.rs"]
 #[expect(
@@ -58,13 +62,12 @@ pub(super) fn connect(settings: &DbSettings) -> Result<Arc<dyn Store>, StoreErro
             .idle_timeout(None)
             .max_lifetime(None);
     }
-    let inline = (!in_memory)
-        .then(|| super::inline::InlineReads::new(options.get_filename().to_owned(), BUSY_TIMEOUT));
-    let store = SqlStore::new(pool.connect_lazy_with(options));
-    Ok(Arc::new(match inline {
-        Some(inline) => store.reading_inline(inline),
-        None => store,
-    }))
+    let path = options.get_filename().to_owned();
+    let mut store = SqlStore::new(pool.connect_lazy_with(options));
+    if !in_memory {
+        store = store.reading_inline(super::inline::InlineReads::new(path, BUSY_TIMEOUT));
+    }
+    Ok(Arc::new(store))
 }
 
 impl Dialect for Sqlite {
@@ -76,10 +79,8 @@ impl Dialect for Sqlite {
     type Timestamp = String;
 
     fn timestamp(at: PrimitiveDateTime) -> String {
-        at.format(format_description!(
-            "[year]-[month]-[day] [hour]:[minute]:[second]"
-        ))
-        .expect("a calendar date always formats")
+        at.format(TEXT_TIMESTAMP)
+            .expect("a calendar date always formats")
     }
 
     fn placeholder(_n: usize) -> String {
