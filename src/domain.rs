@@ -135,6 +135,20 @@ impl ItemChanges {
     pub fn is_empty(&self) -> bool {
         self.title.is_none() && self.description.is_none() && self.done.is_none()
     }
+
+    /// The changes made to `item`, as its next version.
+    pub fn apply_to(&self, item: &mut Item) {
+        if let Some(title) = &self.title {
+            item.title = title.clone();
+        }
+        if let Some(description) = &self.description {
+            item.description = Some(description.clone());
+        }
+        if let Some(done) = self.done {
+            item.done = done;
+        }
+        item.version += 1;
+    }
 }
 
 /// The filters of the item listings.

@@ -8,7 +8,7 @@ use super::{Args, Db, SqlStore};
 use crate::audit::{self, Action, Context, Event};
 use crate::domain::{Account, AccountFilter, ApiToken, ErasedItems, NewApiToken};
 use crate::store::dialect::Dialect;
-use crate::store::sql::{account_columns, sql};
+use crate::store::sql::{ACTIVE_USER, INSERT_AUDIT_EVENT, INSERT_AUDIT_IP, account_columns, sql};
 use crate::store::{Erasure, StoreError};
 
 type Conn = <Db as sqlx::Database>::Connection;
@@ -19,36 +19,24 @@ type Conn = <Db as sqlx::Database>::Connection;
 pub(super) async fn record(conn: &mut Conn, context: &Context, event: Event) -> sqlx::Result<()> {
     let at = <Db as Dialect>::timestamp(crate::domain::now_utc_seconds());
     let (actor, request_id) = (context.actor_id, context.request_id.clone());
-    let id = <Db as Dialect>::insert_id(
-        conn,
-        sql!(
-            Db,
-            "INSERT INTO audit_events \
-             (at, actor_id, action, object_type, object_id, subject_id, request_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)"
-        ),
-        move |query| {
-            query
-                .bind(at)
-                .bind(actor)
-                .bind(event.action.as_str())
-                .bind(event.action.object_type())
-                .bind(event.object_id)
-                .bind(event.subject_id)
-                .bind(request_id)
-        },
-    )
+    let id = <Db as Dialect>::insert_id(conn, sql!(Db, INSERT_AUDIT_EVENT), move |query| {
+        query
+            .bind(at)
+            .bind(actor)
+            .bind(event.action.as_str())
+            .bind(event.action.object_type())
+            .bind(event.object_id)
+            .bind(event.subject_id)
+            .bind(request_id)
+    })
     .await?;
     if let Some(ip) = context.client_ip {
-        sqlx::query(sql!(
-            Db,
-            "INSERT INTO audit_client_ips (event_id, user_id, ip) VALUES (?, ?, ?)"
-        ))
-        .bind(id)
-        .bind(actor.unwrap_or(event.subject_id))
-        .bind(ip.to_string())
-        .execute(&mut *conn)
-        .await?;
+        sqlx::query(sql!(Db, INSERT_AUDIT_IP))
+            .bind(id)
+            .bind(actor.unwrap_or(event.subject_id))
+            .bind(ip.to_string())
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
@@ -83,15 +71,12 @@ impl SqlStore {
         context: &Context,
     ) -> sqlx::Result<Option<Option<ApiToken>>> {
         let mut tx = self.begin_change(context).await?;
-        let owner: Option<i64> = sqlx::query_scalar(sql!(
-            Db,
-            "SELECT id FROM users WHERE id = ? AND is_active = ?",
-            <Db as Dialect>::FOR_SHARE
-        ))
-        .bind(user_id)
-        .bind(true)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let owner: Option<i64> =
+            sqlx::query_scalar(sql!(Db, ACTIVE_USER, <Db as Dialect>::FOR_SHARE))
+                .bind(user_id)
+                .bind(true)
+                .fetch_optional(&mut *tx)
+                .await?;
         if owner.is_none() {
             return Ok(Some(None));
         }

@@ -134,7 +134,7 @@ impl InlineReads {
 }
 
 /// A row of `store::sql::ITEM_COLUMNS`.
-fn item(row: &Row<'_>) -> rusqlite::Result<Item> {
+pub(super) fn item(row: &Row<'_>) -> rusqlite::Result<Item> {
     Ok(Item {
         id: row.get("id")?,
         title: row.get("title")?,

@@ -17,6 +17,7 @@
 
 mod connect;
 mod dialect;
+mod group_commit;
 mod inline;
 mod mysql;
 mod postgres;
@@ -87,6 +88,9 @@ pub enum StoreError {
         operation: &'static str,
         attempts: u32,
     },
+    /// The commit of a group of SQLite writes (`store::group_commit`) failed.
+    #[error("database error: the commit failed: {0}")]
+    Commit(std::sync::Arc<rusqlite::Error>),
     #[error("migration failed: {0}")]
     Migrate(sqlx::migrate::MigrateError),
     /// The Idempotency-Key's claim was taken over (this request ran past `STALE_PENDING`):
@@ -101,7 +105,10 @@ impl StoreError {
         match self {
             StoreError::Unavailable(_) | StoreError::Contention { .. } => true,
             StoreError::Connect(err) => err.reason.may_heal(),
-            StoreError::Database(_) | StoreError::Migrate(_) | StoreError::IdempotencyLost => false,
+            StoreError::Database(_)
+            | StoreError::Commit(_)
+            | StoreError::Migrate(_)
+            | StoreError::IdempotencyLost => false,
         }
     }
 }

@@ -31,8 +31,9 @@ use crate::domain::{
 use crate::idempotency::{Claim, Completion};
 use crate::store::dialect::Dialect;
 use crate::store::sql::{
-    ITEM_BY_ID, ITEM_COLUMNS, ListingValue, TOKEN_OWNER, account_columns, acquiring, db_span,
-    item_columns, items_sql, items_values, retrying, sql,
+    ACTIVE_USER, INSERT_ITEM, ITEM_BY_ID, ITEM_COLUMNS, ListingValue, RECORD_LAST_WRITE,
+    TOKEN_OWNER, UPDATE_ITEM, account_columns, acquiring, db_span, items_sql, items_values,
+    retrying, sql,
 };
 use crate::store::{
     AppliedMigration, Backend, Change, ConnectError, ConnectFailure, Deactivation, Erasure,
@@ -71,6 +72,8 @@ pub(crate) struct SqlStore {
     pooled: Option<std::time::Duration>,
     /// SQLite: the hot reads on the calling thread (see `store::inline`).
     inline: Option<crate::store::inline::InlineReads>,
+    /// SQLite: item creations committed in groups (see `store::group_commit`).
+    group: Option<crate::store::group_commit::GroupCommit>,
 }
 
 /// A connection to read on: pooled as it is, or, behind a transaction pooler, inside a
@@ -109,6 +112,7 @@ impl SqlStore {
             migrate_pool: None,
             pooled: None,
             inline: None,
+            group: None,
         }
     }
 
@@ -119,6 +123,19 @@ impl SqlStore {
     )]
     pub(crate) fn reading_inline(mut self, inline: crate::store::inline::InlineReads) -> Self {
         self.inline = Some(inline);
+        self
+    }
+
+    /// Commits item creations in groups through `group` (SQLite files).
+    #[allow(
+        dead_code,
+        reason = "only the SQLite store uses it; this file is compiled per backend"
+    )]
+    pub(crate) fn committing_in_groups(
+        mut self,
+        group: crate::store::group_commit::GroupCommit,
+    ) -> Self {
+        self.group = Some(group);
         self
     }
 
@@ -199,16 +216,12 @@ impl SqlStore {
                     return Ok(tx);
                 }
             }
-            sqlx::query(sql!(
-                Db,
-                "UPDATE users SET last_write_at = ? \
-                 WHERE id = ? AND (last_write_at IS NULL OR last_write_at < ?)"
-            ))
-            .bind(<Db as Dialect>::timestamp(now))
-            .bind(actor)
-            .bind(<Db as Dialect>::timestamp(fresh_since))
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(sql!(Db, RECORD_LAST_WRITE))
+                .bind(<Db as Dialect>::timestamp(now))
+                .bind(actor)
+                .bind(<Db as Dialect>::timestamp(fresh_since))
+                .execute(&mut *tx)
+                .await?;
         }
         Ok(tx)
     }
@@ -315,37 +328,26 @@ impl SqlStore {
         context: &Context,
     ) -> sqlx::Result<Written<Option<Item>>> {
         let mut tx = self.begin_change(context).await?;
-        let owner: Option<i64> = sqlx::query_scalar(sql!(
-            Db,
-            "SELECT id FROM users WHERE id = ? AND is_active = ?",
-            <Db as Dialect>::FOR_SHARE
-        ))
-        .bind(owner_id)
-        .bind(true)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let owner: Option<i64> =
+            sqlx::query_scalar(sql!(Db, ACTIVE_USER, <Db as Dialect>::FOR_SHARE))
+                .bind(owner_id)
+                .bind(true)
+                .fetch_optional(&mut *tx)
+                .await?;
         if owner.is_none() {
             return Ok(Written::Done(None));
         }
         let (title, description) = (item.title.clone(), item.description.clone());
         let created_at = <Db as Dialect>::timestamp(item.created_at);
-        let id = <Db as Dialect>::insert_id(
-            &mut tx,
-            sql!(
-                Db,
-                "INSERT INTO items (title, description, owner_id, created_at, done, version) \
-                 VALUES (?, ?, ?, ?, ?, ?)"
-            ),
-            move |query| {
-                query
-                    .bind(title)
-                    .bind(description)
-                    .bind(owner_id)
-                    .bind(created_at)
-                    .bind(false)
-                    .bind(1i64)
-            },
-        )
+        let id = <Db as Dialect>::insert_id(&mut tx, sql!(Db, INSERT_ITEM), move |query| {
+            query
+                .bind(title)
+                .bind(description)
+                .bind(owner_id)
+                .bind(created_at)
+                .bind(false)
+                .bind(1i64)
+        })
         .await?;
         let created = Item {
             title: item.title.clone(),
@@ -547,19 +549,11 @@ impl SqlStore {
         item_id: i64,
         if_version: Option<i64>,
     ) -> sqlx::Result<Change<Item>> {
-        let current = sqlx::query_as::<Db, Item>(sql!(
-            Db,
-            concat!(
-                "SELECT ",
-                item_columns!(),
-                " FROM items WHERE id = ? AND owner_id = ?"
-            ),
-            <Db as Dialect>::FOR_UPDATE
-        ))
-        .bind(item_id)
-        .bind(owner_id)
-        .fetch_optional(&mut **tx)
-        .await?;
+        let current = sqlx::query_as::<Db, Item>(sql!(Db, ITEM_BY_ID, <Db as Dialect>::FOR_UPDATE))
+            .bind(item_id)
+            .bind(owner_id)
+            .fetch_optional(&mut **tx)
+            .await?;
         Ok(match current {
             None => Change::NotFound,
             Some(item) if if_version.is_some_and(|v| v != item.version) => Change::Stale,
@@ -583,27 +577,15 @@ impl SqlStore {
         if changes.is_empty() {
             return Ok(Some(Change::Done(item)));
         }
-        if let Some(title) = &changes.title {
-            item.title = title.clone();
-        }
-        if let Some(description) = &changes.description {
-            item.description = Some(description.clone());
-        }
-        if let Some(done) = changes.done {
-            item.done = done;
-        }
-        item.version += 1;
-        sqlx::query(sql!(
-            Db,
-            "UPDATE items SET title = ?, description = ?, done = ?, version = ? WHERE id = ?"
-        ))
-        .bind(item.title.clone())
-        .bind(item.description.clone())
-        .bind(item.done)
-        .bind(item.version)
-        .bind(item.id)
-        .execute(&mut *tx)
-        .await?;
+        changes.apply_to(&mut item);
+        sqlx::query(sql!(Db, UPDATE_ITEM))
+            .bind(item.title.clone())
+            .bind(item.description.clone())
+            .bind(item.done)
+            .bind(item.version)
+            .bind(item.id)
+            .execute(&mut *tx)
+            .await?;
         record(
             &mut tx,
             context,
@@ -1164,6 +1146,12 @@ impl Store for SqlStore {
         completion: Option<&Completion<'_, Item>>,
         context: &Context,
     ) -> StoreResult<Option<Item>> {
+        if let (Some(group), None) = (&self.group, completion) {
+            let grouped = group.create_item(owner_id, &item, context);
+            if let Some(done) = grouped.instrument(db_span(BACKEND, "create_item")).await {
+                return done;
+            }
+        }
         retrying("create_item", || async {
             self.try_create_item(owner_id, &item, completion, context)
                 .await
@@ -1283,6 +1271,12 @@ impl Store for SqlStore {
         if_version: Option<i64>,
         context: &Context,
     ) -> StoreResult<Change<Item>> {
+        if let Some(group) = &self.group {
+            let grouped = group.update_item(owner_id, item_id, &changes, if_version, context);
+            if let Some(done) = grouped.instrument(db_span(BACKEND, "update_item")).await {
+                return done;
+            }
+        }
         retrying("update_item", || {
             self.try_update_item(owner_id, item_id, &changes, if_version, context)
         })

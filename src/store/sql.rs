@@ -129,6 +129,33 @@ pub(super) const ITEM_BY_ID: &str = concat!(
     " FROM items WHERE id = ? AND owner_id = ?"
 );
 
+/// Records that a user wrote just now, unless it did within the granularity; bound with the
+/// time, the user's id and the time the granularity ago (see `begin_change`).
+pub(super) const RECORD_LAST_WRITE: &str = "UPDATE users SET last_write_at = ? \
+     WHERE id = ? AND (last_write_at IS NULL OR last_write_at < ?)";
+
+/// A user who is active, by id; bound with the id and `true` (the row lock is the dialect's).
+pub(super) const ACTIVE_USER: &str = "SELECT id FROM users WHERE id = ? AND is_active = ?";
+
+/// A new item; bound with its title, description, owner, creation time, `false` and 1.
+pub(super) const INSERT_ITEM: &str = "INSERT INTO items (title, description, owner_id, created_at, done, version) \
+     VALUES (?, ?, ?, ?, ?, ?)";
+
+/// An item's next version; bound with its title, description, done, version and id.
+pub(super) const UPDATE_ITEM: &str =
+    "UPDATE items SET title = ?, description = ?, done = ?, version = ? WHERE id = ?";
+
+/// An audit record; bound with its time, actor, action, object type, object id, subject id
+/// and request id.
+pub(super) const INSERT_AUDIT_EVENT: &str = "INSERT INTO audit_events \
+     (at, actor_id, action, object_type, object_id, subject_id, request_id) \
+     VALUES (?, ?, ?, ?, ?, ?, ?)";
+
+/// The client address of an audit record; bound with the record's id, the user it belongs
+/// to and the address.
+pub(super) const INSERT_AUDIT_IP: &str =
+    "INSERT INTO audit_client_ips (event_id, user_id, ip) VALUES (?, ?, ?)";
+
 /// A value of the item listing's placeholders.
 pub(super) enum ListingValue {
     Int(i64),

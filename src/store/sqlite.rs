@@ -65,7 +65,11 @@ pub(super) fn connect(settings: &DbSettings) -> Result<Arc<dyn Store>, StoreErro
     let path = options.get_filename().to_owned();
     let mut store = SqlStore::new(pool.connect_lazy_with(options));
     if !in_memory {
-        store = store.reading_inline(super::inline::InlineReads::new(path, BUSY_TIMEOUT));
+        let group = super::group_commit::GroupCommit::start(path.clone(), BUSY_TIMEOUT)
+            .map_err(|err| StoreError::Database(sqlx::Error::Io(err)))?;
+        store = store
+            .reading_inline(super::inline::InlineReads::new(path, BUSY_TIMEOUT))
+            .committing_in_groups(group);
     }
     Ok(Arc::new(store))
 }

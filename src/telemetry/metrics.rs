@@ -57,6 +57,10 @@ fn describe(backend: &'static str) {
         POOL_CONNECTIONS,
         "Database connections by state (idle, in_use) and the pool's maximum (max)"
     );
+    metrics::describe_histogram!(
+        GROUP_COMMIT_SIZE,
+        "SQLite: item creations per group commit (one transaction and one fsync each)"
+    );
     metrics::describe_counter!(
         READS,
         "Reads with a read replica (DATABASE_READ_URL), by the database that served them: replica, primary, or primary_after_replica (the replica failed)"

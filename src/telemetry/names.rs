@@ -6,6 +6,7 @@ pub const REQUEST_DURATION: &str = "http_request_duration_seconds";
 pub const IN_FLIGHT: &str = "http_requests_in_flight";
 pub const POOL_ACQUIRE: &str = "db_pool_acquire_seconds";
 pub const POOL_CONNECTIONS: &str = "db_pool_connections";
+pub const GROUP_COMMIT_SIZE: &str = "db_group_commit_size";
 pub const ITEMS_CREATED: &str = "todo_items_created_total";
 pub const USERS_CREATED: &str = "todo_users_created_total";
 pub const USERS_DELETED: &str = "todo_users_deleted_total";

@@ -14,6 +14,7 @@ mod cli;
 mod concurrency;
 mod end_to_end;
 mod faults;
+mod group_commit;
 mod idempotency;
 mod pooler;
 mod replica;
