@@ -1,5 +1,6 @@
-//! SQLite item writes committed in groups: concurrent `POST /users/{id}/items` and
-//! `PATCH /users/{id}/items/{item_id}` share one transaction and so one fsync.
+//! SQLite item writes committed in groups: concurrent creations, updates and deletions of
+//! items (`POST /users/{id}/items`, `PATCH` and `DELETE /users/{id}/items/{item_id}`) share
+//! one transaction and so one fsync.
 //!
 //! With `synchronous=FULL` every commit waits for the disk (an fsync of the WAL, which power
 //! loss cannot undo), and SQLite has one writer at a time: one commit per request caps the
@@ -33,8 +34,8 @@ use crate::audit::{Action, Context, Event};
 use crate::domain::{Item, ItemChanges, NewItem};
 use crate::store::dialect::Dialect;
 use crate::store::sql::{
-    ACTIVE_USER, INSERT_AUDIT_EVENT, INSERT_AUDIT_IP, INSERT_ITEM, ITEM_BY_ID, RECORD_LAST_WRITE,
-    UPDATE_ITEM,
+    ACTIVE_USER, DELETE_ITEM, INSERT_AUDIT_EVENT, INSERT_AUDIT_IP, INSERT_ITEM, ITEM_BY_ID,
+    RECORD_LAST_WRITE, UPDATE_ITEM,
 };
 use crate::store::{Change, StoreError, StoreResult};
 
@@ -125,6 +126,20 @@ impl GroupCommit {
             update_item(conn, (owner_id, item_id), &changes, if_version, &context)
         })
         .await
+    }
+
+    /// Deletes item `item_id` of `owner_id`, if its version is `if_version` (when given);
+    /// `None` when it was not written, for the caller to run through sqlx.
+    pub(crate) async fn delete_item(
+        &self,
+        owner_id: i64,
+        item_id: i64,
+        if_version: Option<i64>,
+        context: &Context,
+    ) -> Option<StoreResult<Change<()>>> {
+        let context = context.clone();
+        self.submit(move |conn| delete_item(conn, (owner_id, item_id), if_version, &context))
+            .await
     }
 
     /// Runs `work` in the next group: its value is kept (committed) when it says so, and
@@ -362,6 +377,23 @@ fn create_item(
     })))
 }
 
+/// `lock_item` of the portable store: the item, if it is `owner_id`'s and at `if_version`.
+fn current_item(
+    conn: &Connection,
+    (owner_id, item_id): (i64, i64),
+    if_version: Option<i64>,
+) -> rusqlite::Result<Change<Item>> {
+    let current = conn
+        .prepare_cached(ITEM_BY_ID)?
+        .query_row((item_id, owner_id), crate::store::inline::item)
+        .optional()?;
+    Ok(match current {
+        None => Change::NotFound,
+        Some(item) if if_version.is_some_and(|v| v != item.version) => Change::Stale,
+        Some(item) => Change::Done(item),
+    })
+}
+
 /// `try_update_item` of the portable store.
 fn update_item(
     conn: &Connection,
@@ -371,17 +403,11 @@ fn update_item(
     context: &Context,
 ) -> rusqlite::Result<Kept<Change<Item>>> {
     record_last_write(conn, context)?;
-    let current = conn
-        .prepare_cached(ITEM_BY_ID)?
-        .query_row((item_id, owner_id), crate::store::inline::item)
-        .optional()?;
-    let mut item = match current {
-        None => return Ok(Kept::No(Change::NotFound)),
-        Some(item) if if_version.is_some_and(|v| v != item.version) => {
-            return Ok(Kept::No(Change::Stale));
-        }
-        Some(item) if changes.is_empty() => return Ok(Kept::No(Change::Done(item))),
-        Some(item) => item,
+    let mut item = match current_item(conn, (owner_id, item_id), if_version)? {
+        Change::NotFound => return Ok(Kept::No(Change::NotFound)),
+        Change::Stale => return Ok(Kept::No(Change::Stale)),
+        Change::Done(item) if changes.is_empty() => return Ok(Kept::No(Change::Done(item))),
+        Change::Done(item) => item,
     };
     changes.apply_to(&mut item);
     conn.prepare_cached(UPDATE_ITEM)?.execute((
@@ -397,6 +423,28 @@ fn update_item(
         Event::new(Action::ItemUpdate, item.id, owner_id),
     )?;
     Ok(Kept::Yes(Change::Done(item)))
+}
+
+/// `try_delete_item` of the portable store.
+fn delete_item(
+    conn: &Connection,
+    (owner_id, item_id): (i64, i64),
+    if_version: Option<i64>,
+    context: &Context,
+) -> rusqlite::Result<Kept<Change<()>>> {
+    record_last_write(conn, context)?;
+    match current_item(conn, (owner_id, item_id), if_version)? {
+        Change::NotFound => return Ok(Kept::No(Change::NotFound)),
+        Change::Stale => return Ok(Kept::No(Change::Stale)),
+        Change::Done(_) => {}
+    }
+    conn.prepare_cached(DELETE_ITEM)?.execute([item_id])?;
+    record(
+        conn,
+        context,
+        Event::new(Action::ItemDelete, item_id, owner_id),
+    )?;
+    Ok(Kept::Yes(Change::Done(())))
 }
 
 /// The audit record of `event` (`access::record` of the portable store).

@@ -286,3 +286,39 @@ async fn updates_check_the_version_and_record_what_they_change() {
     );
     assert_eq!(count(&check, &recorded), 1, "one change, one record");
 }
+
+/// A deletion through the group: refused for a stale version and for another owner, then
+/// done with its audit record, and the item gone for the store too.
+#[tokio::test]
+async fn deletions_check_the_version_and_record_what_they_remove() {
+    let fx = fixture().await;
+    let group = GroupCommit::start(fx.path.clone(), Duration::from_secs(5)).unwrap();
+    let created = fx
+        .store
+        .create_item(fx.owner, new_item("doomed"), None, &context(fx.owner))
+        .await
+        .unwrap()
+        .unwrap();
+    let delete = |owner: i64, if_version: Option<i64>| {
+        let group = &group;
+        async move {
+            group
+                .delete_item(owner, created.id, if_version, &context(fx.owner))
+                .await
+                .expect("grouped")
+                .expect("committed")
+        }
+    };
+    assert_eq!(delete(fx.owner, Some(2)).await, Change::Stale);
+    assert_eq!(delete(fx.owner + 1, None).await, Change::NotFound);
+    assert!(fx.store.item(fx.owner, created.id).await.unwrap().is_some());
+
+    assert_eq!(delete(fx.owner, Some(1)).await, Change::Done(()));
+    assert_eq!(fx.store.item(fx.owner, created.id).await.unwrap(), None);
+    assert_eq!(delete(fx.owner, None).await, Change::NotFound, "gone");
+    let recorded = format!(
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'item.delete' AND object_id = {}",
+        created.id
+    );
+    assert_eq!(count(&observer(&fx.path), &recorded), 1);
+}

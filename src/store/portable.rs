@@ -31,9 +31,9 @@ use crate::domain::{
 use crate::idempotency::{Claim, Completion};
 use crate::store::dialect::Dialect;
 use crate::store::sql::{
-    ACTIVE_USER, INSERT_ITEM, ITEM_BY_ID, ITEM_COLUMNS, ListingValue, RECORD_LAST_WRITE,
-    TOKEN_OWNER, UPDATE_ITEM, account_columns, acquiring, db_span, items_sql, items_values,
-    retrying, sql,
+    ACTIVE_USER, DELETE_ITEM, INSERT_ITEM, ITEM_BY_ID, ITEM_COLUMNS, ListingValue,
+    RECORD_LAST_WRITE, TOKEN_OWNER, UPDATE_ITEM, account_columns, acquiring, db_span, items_sql,
+    items_values, retrying, sql,
 };
 use crate::store::{
     AppliedMigration, Backend, Change, ConnectError, ConnectFailure, Deactivation, Erasure,
@@ -609,7 +609,7 @@ impl SqlStore {
             Change::NotFound => return Ok(Some(Change::NotFound)),
             Change::Stale => return Ok(Some(Change::Stale)),
         }
-        sqlx::query(sql!(Db, "DELETE FROM items WHERE id = ?"))
+        sqlx::query(sql!(Db, DELETE_ITEM))
             .bind(item_id)
             .execute(&mut *tx)
             .await?;
@@ -1291,6 +1291,12 @@ impl Store for SqlStore {
         if_version: Option<i64>,
         context: &Context,
     ) -> StoreResult<Change<()>> {
+        if let Some(group) = &self.group {
+            let grouped = group.delete_item(owner_id, item_id, if_version, context);
+            if let Some(done) = grouped.instrument(db_span(BACKEND, "delete_item")).await {
+                return done;
+            }
+        }
         retrying("delete_item", || {
             self.try_delete_item(owner_id, item_id, if_version, context)
         })

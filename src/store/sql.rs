@@ -102,7 +102,6 @@ macro_rules! item_columns {
         "id, title, description, owner_id, created_at, done, version"
     };
 }
-pub(crate) use item_columns;
 
 /// The columns an `Account` is read from.
 macro_rules! account_columns {
@@ -144,6 +143,9 @@ pub(super) const INSERT_ITEM: &str = "INSERT INTO items (title, description, own
 /// An item's next version; bound with its title, description, done, version and id.
 pub(super) const UPDATE_ITEM: &str =
     "UPDATE items SET title = ?, description = ?, done = ?, version = ? WHERE id = ?";
+
+/// Deletes an item; bound with its id.
+pub(super) const DELETE_ITEM: &str = "DELETE FROM items WHERE id = ?";
 
 /// An audit record; bound with its time, actor, action, object type, object id, subject id
 /// and request id.

@@ -59,7 +59,7 @@ fn describe(backend: &'static str) {
     );
     metrics::describe_histogram!(
         GROUP_COMMIT_SIZE,
-        "SQLite: item creations per group commit (one transaction and one fsync each)"
+        "SQLite: item writes (creations, updates, deletions) per group commit (one transaction and one fsync each)"
     );
     metrics::describe_counter!(
         READS,
