@@ -148,28 +148,14 @@ impl GroupCommit {
         &self,
         work: impl FnOnce(&Connection) -> rusqlite::Result<Kept<T>> + Send + 'static,
     ) -> Option<StoreResult<T>> {
-        let (reply, answer) = oneshot::channel();
-        let job: Job = Box::new(move |conn| match in_savepoint(conn, work) {
-            Ok(Kept::Yes(value)) => Ran::Pending(Box::new(move |fate| {
-                let _ = reply.send(match fate {
-                    Fate::Committed => Outcome::Committed(value),
-                    Fate::RolledBack => Outcome::NotWritten,
-                    Fate::CommitFailed(err) => Outcome::CommitFailed(err),
-                });
-            })),
-            Ok(Kept::No(value)) => {
-                let _ = reply.send(Outcome::Committed(value));
-                Ran::Answered
+        let (reply, answer) = oneshot::channel::<Outcome<T>>();
+        let job: Job = Box::new(move |conn| {
+            if reply.is_closed() {
+                // The caller gave up (its request timed out, its client left): as on the
+                // sqlx path, where that drops the transaction, nothing is written.
+                return Ran::Answered;
             }
-            Err(Rollback::Job(err)) => {
-                tracing::debug!(error = %err, "SQLite group commit: a write failed");
-                let _ = reply.send(Outcome::NotWritten);
-                Ran::Answered
-            }
-            Err(Rollback::Group(err)) => {
-                let _ = reply.send(Outcome::NotWritten);
-                Ran::Broken(err)
-            }
+            run_and_answer(conn, work, reply)
         });
         self.jobs.send(job).await.ok()?;
         match answer.await.ok()? {
@@ -248,6 +234,37 @@ impl Writer {
             if commit_group(conn, first, &mut queue) {
                 self.commits.fetch_add(1, Ordering::SeqCst);
             }
+        }
+    }
+}
+
+/// Runs `work` in a savepoint and answers through `reply`: at once when nothing of it is
+/// kept, else with the fate of the commit.
+fn run_and_answer<T: Send + 'static>(
+    conn: &Connection,
+    work: impl FnOnce(&Connection) -> rusqlite::Result<Kept<T>>,
+    reply: oneshot::Sender<Outcome<T>>,
+) -> Ran {
+    match in_savepoint(conn, work) {
+        Ok(Kept::Yes(value)) => Ran::Pending(Box::new(move |fate| {
+            let _ = reply.send(match fate {
+                Fate::Committed => Outcome::Committed(value),
+                Fate::RolledBack => Outcome::NotWritten,
+                Fate::CommitFailed(err) => Outcome::CommitFailed(err),
+            });
+        })),
+        Ok(Kept::No(value)) => {
+            let _ = reply.send(Outcome::Committed(value));
+            Ran::Answered
+        }
+        Err(Rollback::Job(err)) => {
+            tracing::debug!(error = %err, "SQLite group commit: a write failed");
+            let _ = reply.send(Outcome::NotWritten);
+            Ran::Answered
+        }
+        Err(Rollback::Group(err)) => {
+            let _ = reply.send(Outcome::NotWritten);
+            Ran::Broken(err)
         }
     }
 }

@@ -322,3 +322,32 @@ async fn deletions_check_the_version_and_record_what_they_remove() {
     );
     assert_eq!(count(&observer(&fx.path), &recorded), 1);
 }
+
+/// A caller that gave up while its write waited (a request timeout drops the future) gets
+/// nothing written, as a dropped sqlx transaction writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_whose_caller_gave_up_is_not_made() {
+    let fx = fixture().await;
+    let group = GroupCommit::start(fx.path.clone(), Duration::from_secs(10)).unwrap();
+    let lock = observer(&fx.path);
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let (item, origin) = (new_item("abandoned"), context(fx.owner));
+    let abandoned = group.create_item(fx.owner, &item, &origin);
+    let waited = tokio::time::timeout(Duration::from_millis(200), abandoned).await;
+    assert!(waited.is_err(), "it waited for the lock");
+    lock.execute_batch("COMMIT").unwrap();
+
+    let kept = group
+        .create_item(fx.owner, &new_item("kept"), &context(fx.owner))
+        .await;
+    assert!(matches!(kept, Some(Ok(Some(_)))), "{kept:?}");
+    let check = observer(&fx.path);
+    assert_eq!(
+        count(
+            &check,
+            "SELECT COUNT(*) FROM items WHERE title = 'abandoned'"
+        ),
+        0
+    );
+    assert_eq!(count(&check, "SELECT COUNT(*) FROM items"), 1);
+}
