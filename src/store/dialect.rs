@@ -188,16 +188,20 @@ where
     D: Database,
     D::Connection: Migrate,
 {
-    let before: Vec<i64> = {
-        let mut conn = pool.acquire().await?;
-        conn.ensure_migrations_table(&migrator.table_name).await?;
-        conn.list_applied_migrations(&migrator.table_name)
-            .await?
-            .into_iter()
-            .map(|m| m.version)
-            .collect()
-    };
-    migrator.run(pool).await?;
+    // One connection for both steps: a second acquire right after the first often finds the
+    // first not yet back in the pool and opens another, a TLS handshake more before ready.
+    let mut conn = pool.acquire().await?;
+    conn.ensure_migrations_table(&migrator.table_name).await?;
+    let before: Vec<i64> = conn
+        .list_applied_migrations(&migrator.table_name)
+        .await?
+        .into_iter()
+        .map(|m| m.version)
+        .collect();
+    // `run_direct` is what `Migrator::run` calls after its acquire: hidden in sqlx's docs,
+    // public for exactly this, a connection in generic code (see its comment there).
+    migrator.run_direct(None, &mut *conn, false).await?;
+    drop(conn);
     Ok(migrator
         .iter()
         .filter(|m| m.migration_type.is_up_migration() && !before.contains(&m.version))
