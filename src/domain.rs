@@ -123,6 +123,21 @@ pub struct NewItem {
     pub created_at: PrimitiveDateTime,
 }
 
+impl NewItem {
+    /// The item as stored: `id` for `owner_id`, not done, at its first version.
+    pub fn created(&self, id: i64, owner_id: i64) -> Item {
+        Item {
+            title: self.title.clone(),
+            description: self.description.clone(),
+            id,
+            owner_id,
+            created_at: self.created_at,
+            done: false,
+            version: 1,
+        }
+    }
+}
+
 /// A partial update; `None` leaves the field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct ItemChanges {

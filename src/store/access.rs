@@ -8,7 +8,7 @@ use super::{Args, Db, SqlStore};
 use crate::audit::{self, Action, Context, Event};
 use crate::domain::{Account, AccountFilter, ApiToken, ErasedItems, NewApiToken};
 use crate::store::dialect::Dialect;
-use crate::store::sql::{ACTIVE_USER, INSERT_AUDIT_EVENT, INSERT_AUDIT_IP, account_columns, sql};
+use crate::store::sql::{INSERT_AUDIT_EVENT, INSERT_AUDIT_IP, account_columns, sql};
 use crate::store::{Erasure, StoreError};
 
 type Conn = <Db as sqlx::Database>::Connection;
@@ -71,13 +71,7 @@ impl SqlStore {
         context: &Context,
     ) -> sqlx::Result<Option<Option<ApiToken>>> {
         let mut tx = self.begin_change(context).await?;
-        let owner: Option<i64> =
-            sqlx::query_scalar(sql!(Db, ACTIVE_USER, <Db as Dialect>::FOR_SHARE))
-                .bind(user_id)
-                .bind(true)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if owner.is_none() {
+        if !Self::share_active_user(&mut tx, user_id).await? {
             return Ok(Some(None));
         }
         let new = token.clone();

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
+use rusqlite::{Connection, OptionalExtension as _};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::audit::{Action, Context, Event};
@@ -206,11 +206,7 @@ impl Writer {
     }
 
     fn open(&self) -> rusqlite::Result<Connection> {
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(self.busy_timeout)?;
+        let conn = crate::store::inline::open_file(&self.path, self.busy_timeout)?;
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
@@ -383,15 +379,7 @@ fn create_item(
     ))?;
     let id = conn.last_insert_rowid();
     record(conn, context, Event::new(Action::ItemCreate, id, owner_id))?;
-    Ok(Kept::Yes(Some(Item {
-        title: item.title.clone(),
-        description: item.description.clone(),
-        id,
-        owner_id,
-        created_at: item.created_at,
-        done: false,
-        version: 1,
-    })))
+    Ok(Kept::Yes(Some(item.created(id, owner_id))))
 }
 
 /// `lock_item` of the portable store: the item, if it is `owner_id`'s and at `if_version`.
@@ -404,11 +392,7 @@ fn current_item(
         .prepare_cached(ITEM_BY_ID)?
         .query_row((item_id, owner_id), crate::store::inline::item)
         .optional()?;
-    Ok(match current {
-        None => Change::NotFound,
-        Some(item) if if_version.is_some_and(|v| v != item.version) => Change::Stale,
-        Some(item) => Change::Done(item),
-    })
+    Ok(Change::checked(current, if_version))
 }
 
 /// `try_update_item` of the portable store.

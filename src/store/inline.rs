@@ -18,7 +18,7 @@
 //!
 //! Not for `:memory:` databases, whose every connection is a database of its own.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -49,11 +49,7 @@ impl InlineReads {
     }
 
     fn open(&self) -> rusqlite::Result<Connection> {
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(self.busy_timeout)?;
+        let conn = open_file(&self.path, self.busy_timeout)?;
         // Read-write only so that a WAL reader can maintain the shared-memory index; this
         // connection never writes.
         conn.pragma_update(None, "query_only", true)?;
@@ -131,6 +127,17 @@ impl InlineReads {
             rows.and_then(item).collect()
         })
     }
+}
+
+/// A rusqlite connection to the existing SQLite file at `path`, used by one thread at a time
+/// (no SQLite mutex), waiting up to `busy_timeout` for a lock.
+pub(super) fn open_file(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(busy_timeout)?;
+    Ok(conn)
 }
 
 /// A row of `store::sql::ITEM_COLUMNS`.

@@ -157,6 +157,17 @@ pub enum Change<T> {
     Stale,
 }
 
+impl Change<Item> {
+    /// `current`, the item as read, checked against `If-Match`'s version (when given).
+    pub(crate) fn checked(current: Option<Item>, if_version: Option<i64>) -> Self {
+        match current {
+            None => Change::NotFound,
+            Some(item) if if_version.is_some_and(|v| v != item.version) => Change::Stale,
+            Some(item) => Change::Done(item),
+        }
+    }
+}
+
 /// The result of deactivating ("deleting") a user.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Deactivation {

@@ -328,13 +328,7 @@ impl SqlStore {
         context: &Context,
     ) -> sqlx::Result<Written<Option<Item>>> {
         let mut tx = self.begin_change(context).await?;
-        let owner: Option<i64> =
-            sqlx::query_scalar(sql!(Db, ACTIVE_USER, <Db as Dialect>::FOR_SHARE))
-                .bind(owner_id)
-                .bind(true)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if owner.is_none() {
+        if !Self::share_active_user(&mut tx, owner_id).await? {
             return Ok(Written::Done(None));
         }
         let (title, description) = (item.title.clone(), item.description.clone());
@@ -349,15 +343,7 @@ impl SqlStore {
                 .bind(1i64)
         })
         .await?;
-        let created = Item {
-            title: item.title.clone(),
-            description: item.description.clone(),
-            id,
-            owner_id,
-            created_at: item.created_at,
-            done: false,
-            version: 1,
-        };
+        let created = item.created(id, owner_id);
         if !Self::complete(&mut tx, completion, &created).await? {
             return Ok(Written::Lost);
         }
@@ -542,6 +528,21 @@ impl SqlStore {
         Ok(Some(outcome))
     }
 
+    /// Whether user `id` is active, holding a shared lock on its row until the transaction
+    /// ends (see the module doc).
+    async fn share_active_user(
+        tx: &mut sqlx::Transaction<'static, Db>,
+        id: i64,
+    ) -> sqlx::Result<bool> {
+        let active: Option<i64> =
+            sqlx::query_scalar(sql!(Db, ACTIVE_USER, <Db as Dialect>::FOR_SHARE))
+                .bind(id)
+                .bind(true)
+                .fetch_optional(&mut **tx)
+                .await?;
+        Ok(active.is_some())
+    }
+
     /// Locks the item for a read-modify-write and checks `If-Match`.
     async fn lock_item(
         tx: &mut sqlx::Transaction<'static, Db>,
@@ -554,11 +555,7 @@ impl SqlStore {
             .bind(owner_id)
             .fetch_optional(&mut **tx)
             .await?;
-        Ok(match current {
-            None => Change::NotFound,
-            Some(item) if if_version.is_some_and(|v| v != item.version) => Change::Stale,
-            Some(item) => Change::Done(item),
-        })
+        Ok(Change::checked(current, if_version))
     }
 
     async fn try_update_item(
