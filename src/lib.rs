@@ -13,6 +13,7 @@ pub mod domain;
 pub mod email;
 pub mod http;
 pub mod idempotency;
+pub mod readiness;
 pub mod server;
 pub mod store;
 pub mod telemetry;

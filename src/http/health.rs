@@ -1,7 +1,5 @@
 //! Liveness and readiness.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -9,9 +7,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::AppState;
-
-/// How long readiness waits for the database before calling it unavailable.
-pub const READINESS_TIMEOUT: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Status {
@@ -29,19 +24,10 @@ pub struct Status {
     )
 )]
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Status>) {
-    match tokio::time::timeout(READINESS_TIMEOUT, state.store.ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, Json(Status { status: "ok" })),
-        Ok(Err(err)) => {
+    match state.readiness.check().await {
+        Ok(()) => (StatusCode::OK, Json(Status { status: "ok" })),
+        Err(err) => {
             tracing::warn!(error = %err, "readiness: database unavailable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(Status {
-                    status: "unavailable",
-                }),
-            )
-        }
-        Err(_) => {
-            tracing::warn!("readiness: database did not answer within {READINESS_TIMEOUT:?}");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(Status {

@@ -49,6 +49,8 @@ pub struct AppState(Arc<Shared>);
 
 pub struct Shared {
     pub store: Arc<dyn Store>,
+    /// `/health-check`: one ping at a time, shared by the checks that arrive meanwhile.
+    pub readiness: crate::readiness::Readiness,
     pub accounts: Accounts,
     /// Open sign-up (`SIGNUP`); when off, only an admin's token may create users.
     pub signup: bool,

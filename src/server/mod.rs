@@ -32,6 +32,7 @@ pub fn accounts(config: &Config, store: Arc<dyn Store>) -> Accounts {
 pub fn state(config: &Config, store: Arc<dyn Store>) -> AppState {
     AppState::new(Shared {
         accounts: accounts(config, store.clone()),
+        readiness: crate::readiness::Readiness::new(store.clone()),
         store,
         signup: config.signup,
         authz: config.authz,
