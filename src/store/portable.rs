@@ -31,7 +31,7 @@ use crate::domain::{
 use crate::idempotency::{Claim, Completion};
 use crate::store::dialect::Dialect;
 use crate::store::sql::{
-    ACTIVE_USER, DELETE_ITEM, INSERT_ITEM, ITEM_BY_ID, ITEM_COLUMNS, ListingValue,
+    ACCOUNT_BY_ID, ACTIVE_USER, DELETE_ITEM, INSERT_ITEM, ITEM_BY_ID, ITEM_COLUMNS, ListingValue,
     RECORD_LAST_WRITE, TOKEN_OWNER, UPDATE_ITEM, account_columns, acquiring, db_span, items_sql,
     items_values, retrying, sql,
 };
@@ -763,13 +763,19 @@ impl Store for SqlStore {
     }
 
     async fn account(&self, id: i64) -> StoreResult<Option<Account>> {
-        let sql = sql!(
-            Db,
-            concat!("SELECT ", account_columns!(), " FROM users WHERE id = ?")
-        );
-        self.account_where(sqlx::query(sql).bind(id))
-            .instrument(db_span(BACKEND, "account"))
-            .await
+        async {
+            let sql = sql!(Db, ACCOUNT_BY_ID);
+            if let Some(found) = self
+                .inline
+                .as_ref()
+                .and_then(|inline| inline.account(sql, id))
+            {
+                return Ok(found);
+            }
+            self.account_where(sqlx::query(sql).bind(id)).await
+        }
+        .instrument(db_span(BACKEND, "account"))
+        .await
     }
 
     async fn accounts(&self) -> StoreResult<Vec<Account>> {

@@ -113,6 +113,9 @@ pub(crate) use account_columns;
 
 pub(super) const ITEM_COLUMNS: &str = item_columns!();
 
+pub(crate) const ACCOUNT_BY_ID: &str =
+    concat!("SELECT ", account_columns!(), " FROM users WHERE id = ?");
+
 /// The token lookup: the primary token (in users) or a named one (api_tokens), in one round
 /// trip; bound with the selector, `true`, the selector, `true`.
 pub(super) const TOKEN_OWNER: &str = "SELECT id, is_admin, token_hash, FALSE AS read_only, \
