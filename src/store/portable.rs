@@ -1155,12 +1155,16 @@ impl Store for SqlStore {
                 return done;
             }
         }
-        retrying("create_item", || async {
-            self.try_create_item(owner_id, &item, completion, context)
-                .await
-                .map(Some)
-        })
-        .instrument(db_span(BACKEND, "create_item"))
+        // Boxed: inline, this path's state would make every creation's future several KiB
+        // larger, the grouped ones included, for as long as they wait for their commit.
+        Box::pin(
+            retrying("create_item", || async {
+                self.try_create_item(owner_id, &item, completion, context)
+                    .await
+                    .map(Some)
+            })
+            .instrument(db_span(BACKEND, "create_item")),
+        )
         .await?
         .into_result()
     }
@@ -1280,10 +1284,13 @@ impl Store for SqlStore {
                 return done;
             }
         }
-        retrying("update_item", || {
-            self.try_update_item(owner_id, item_id, &changes, if_version, context)
-        })
-        .instrument(db_span(BACKEND, "update_item"))
+        // Boxed for the reason given in `create_item`.
+        Box::pin(
+            retrying("update_item", || {
+                self.try_update_item(owner_id, item_id, &changes, if_version, context)
+            })
+            .instrument(db_span(BACKEND, "update_item")),
+        )
         .await
     }
 
@@ -1300,10 +1307,13 @@ impl Store for SqlStore {
                 return done;
             }
         }
-        retrying("delete_item", || {
-            self.try_delete_item(owner_id, item_id, if_version, context)
-        })
-        .instrument(db_span(BACKEND, "delete_item"))
+        // Boxed for the reason given in `create_item`.
+        Box::pin(
+            retrying("delete_item", || {
+                self.try_delete_item(owner_id, item_id, if_version, context)
+            })
+            .instrument(db_span(BACKEND, "delete_item")),
+        )
         .await
     }
 

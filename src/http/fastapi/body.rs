@@ -228,9 +228,13 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
             None => read.await,
         };
         match read {
+            // A copy of its own: hyper hands over a slice of the connection's read buffer
+            // (8 KiB or more), which a handler holding the body would otherwise keep from
+            // being reused while it waits (for a group commit, say), so that hyper allocates
+            // another for the next read.
             Ok(bytes) => Ok(Self {
                 content_type,
-                bytes,
+                bytes: Bytes::copy_from_slice(&bytes),
             }),
             Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
                 Err(ApiError::PayloadTooLarge)
