@@ -7,6 +7,7 @@ use crate::common::TestApp;
 async fn openapi_describes_every_endpoint_and_the_token_scheme(app: TestApp) {
     let resp = app.send("GET", "/openapi.json", None, None).await;
     resp.expect(200);
+    assert_eq!(resp.header("content-type"), Some("application/json"));
     let doc = resp.body;
     assert_eq!(doc["openapi"], "3.1.0");
     let expected = [
