@@ -11,10 +11,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
+use tokio::time::Instant;
 
 use crate::store::{Store, StoreError};
 
@@ -24,7 +23,8 @@ pub const TIMEOUT: Duration = Duration::from_secs(1);
 /// Why the service is not ready.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Unready {
-    #[error("database unavailable: {0}")]
+    /// The store's own error, which already says what failed ("database unavailable: ...").
+    #[error(transparent)]
     Failed(Arc<StoreError>),
     #[error("the database did not answer within {TIMEOUT:?}")]
     TimedOut,
