@@ -10,7 +10,8 @@ use crate::audit::Context;
 use crate::authz::Caller;
 use crate::credentials::{Busy, PasswordHasher, PresentedToken, TokenHasher, Verified};
 use crate::domain::{
-    Account, ApiToken, NewApiToken, NewUser, User, UserWithToken, now_utc, now_utc_seconds,
+    Account, ApiToken, Item, NewApiToken, NewUser, TokenOwner, User, UserWithToken, now_utc,
+    now_utc_seconds,
 };
 use crate::email;
 use crate::idempotency::{Answer, Completion, Record};
@@ -186,8 +187,48 @@ impl Accounts {
         let Some(owner) = self.store.token_owner(presented.selector).await? else {
             return Ok(None);
         };
-        match self.tokens.verify(&presented, &owner.token_hash) {
-            Verified::No => return Ok(None),
+        Ok(self.admit(&presented, &owner).await)
+    }
+
+    /// `authenticate`, and the item `item_id` of `owner_id` (`None` inside: no such item),
+    /// read in the same round trip where the store can fold them. The item is the caller's
+    /// to authorize: it is read whoever the token names.
+    pub async fn authenticate_with_item(
+        &self,
+        token: &str,
+        owner_id: i64,
+        item_id: i64,
+    ) -> Result<Option<(Caller, Option<Item>)>, StoreError> {
+        if self.store.replica_status().is_some() {
+            // Where the item is read from depends on the caller's last write: no folding.
+            let Some(caller) = self.authenticate(token).await? else {
+                return Ok(None);
+            };
+            let item = crate::store::reads(&self.store, caller.reads)
+                .item(owner_id, item_id)
+                .await?;
+            return Ok(Some((caller, item)));
+        }
+        let Some(presented) = PresentedToken::parse(token) else {
+            return Ok(None);
+        };
+        let found = self
+            .store
+            .token_owner_and_item(presented.selector, owner_id, item_id)
+            .await?;
+        let Some((owner, item)) = found else {
+            return Ok(None);
+        };
+        Ok(self
+            .admit(&presented, &owner)
+            .await
+            .map(|caller| (caller, item)))
+    }
+
+    /// The caller, if `presented` is the token `owner` holds.
+    async fn admit(&self, presented: &PresentedToken<'_>, owner: &TokenOwner) -> Option<Caller> {
+        match self.tokens.verify(presented, &owner.token_hash) {
+            Verified::No => return None,
             Verified::Yes => {}
             Verified::YesRehash(new_hash) => {
                 // A pepper was added or rotated: store the hash made with the current key.
@@ -201,12 +242,12 @@ impl Accounts {
                 }
             }
         }
-        Ok(Some(Caller {
+        Some(Caller {
             id: owner.user_id,
             is_admin: owner.is_admin,
             read_only: owner.read_only,
             reads: reads_for(owner.last_write_at, now_utc(), self.read_after_write),
-        }))
+        })
     }
 
     /// Verifies a user's password; a hash in an outdated scheme (bcrypt from the FastAPI

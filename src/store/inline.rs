@@ -29,7 +29,7 @@ use time::macros::format_description;
 
 use crate::domain::{Account, Item, ItemFilter, TokenOwner};
 use crate::store::dialect::Dialect;
-use crate::store::sql::{ListingValue, items_values};
+use crate::store::sql::{CALLER, ListingValue, OWNER, OwnerColumns, items_values};
 
 /// The connections kept for reuse; more are opened while more threads read at once (at most
 /// one per thread, since a read never yields), and all of them are kept.
@@ -85,23 +85,36 @@ impl InlineReads {
         self.with("token_owner", |conn| {
             let mut statement = conn.prepare_cached(sql)?;
             let mut rows = statement.query((selector, true, selector, true))?;
+            match rows.next()? {
+                Some(row) => token_owner(row, &OWNER),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// `sql` is `store::sql::TOKEN_OWNER_AND_ITEM`.
+    pub(crate) fn token_owner_and_item(
+        &self,
+        sql: &str,
+        selector: &str,
+        owner_id: i64,
+        item_id: i64,
+    ) -> Option<Option<(TokenOwner, Option<Item>)>> {
+        self.with("token_owner_and_item", |conn| {
+            let mut statement = conn.prepare_cached(sql)?;
+            let mut rows = statement.query((selector, true, selector, true, item_id, owner_id))?;
             let Some(row) = rows.next()? else {
                 return Ok(None);
             };
-            let Some(token_hash) = row.get::<_, Option<String>>("token_hash")? else {
+            let Some(owner) = token_owner(row, &CALLER)? else {
                 return Ok(None);
             };
-            Ok(Some(TokenOwner {
-                user_id: row.get("id")?,
-                is_admin: row.get("is_admin")?,
-                token_hash,
-                read_only: row.get("read_only")?,
-                last_write_at: row
-                    .get::<_, Option<String>>("last_write_at")?
-                    .as_deref()
-                    .map(timestamp)
-                    .transpose()?,
-            }))
+            // The caller's five columns come first (`TOKEN_OWNER_AND_ITEM`).
+            let found = match row.get::<_, Option<i64>>("id")? {
+                Some(_) => Some(item_from(row, 5)?),
+                None => None,
+            };
+            Ok(Some((owner, found)))
         })
     }
 
@@ -160,16 +173,39 @@ pub(super) fn open_file(path: &Path, busy_timeout: Duration) -> rusqlite::Result
 /// A row of `store::sql::ITEM_COLUMNS`, by position: looking each column up by name cost
 /// more than the query (a name search and a `strlen` per column and row, 14 % of a listing's
 /// profile).
+/// The token owner in `row`, under the names `columns` gives; `None` for a user without a
+/// token.
+fn token_owner(row: &Row<'_>, columns: &OwnerColumns) -> rusqlite::Result<Option<TokenOwner>> {
+    let Some(token_hash) = row.get::<_, Option<String>>(columns.token_hash)? else {
+        return Ok(None);
+    };
+    Ok(Some(TokenOwner {
+        user_id: row.get(columns.id)?,
+        is_admin: row.get(columns.is_admin)?,
+        token_hash,
+        read_only: row.get(columns.read_only)?,
+        last_write_at: row
+            .get::<_, Option<String>>(columns.last_write_at)?
+            .as_deref()
+            .map(timestamp)
+            .transpose()?,
+    }))
+}
+
 pub(super) fn item(row: &Row<'_>) -> rusqlite::Result<Item> {
-    // id, title, description, owner_id, created_at, done, version
+    item_from(row, 0)
+}
+
+/// The item whose columns start at `first`, in `item_columns!`'s order.
+fn item_from(row: &Row<'_>, first: usize) -> rusqlite::Result<Item> {
     Ok(Item {
-        id: row.get(0)?,
-        title: row.get(1)?,
-        description: row.get(2)?,
-        owner_id: row.get(3)?,
-        created_at: timestamp(row.get_ref(4)?.as_str()?)?,
-        done: row.get(5)?,
-        version: row.get(6)?,
+        id: row.get(first)?,
+        title: row.get(first + 1)?,
+        description: row.get(first + 2)?,
+        owner_id: row.get(first + 3)?,
+        created_at: timestamp(row.get_ref(first + 4)?.as_str()?)?,
+        done: row.get(first + 5)?,
+        version: row.get(first + 6)?,
     })
 }
 
@@ -274,6 +310,22 @@ mod tests {
         assert_eq!(format!("{owner:?}"), format!("{via_sqlx:?}"));
         assert_eq!(owner.map(|o| o.user_id), Some(account.id));
         assert!(matches!(inline.token_owner(token, "unknown"), Some(None)));
+
+        // The token and the item in one statement: the same owner, the item or none.
+        let folded = crate::store::sql::TOKEN_OWNER_AND_ITEM;
+        let (owner, found) = inline
+            .token_owner_and_item(folded, "inlineselector", account.id, created[2].id)
+            .expect("answered inline")
+            .expect("the token has an owner");
+        assert_eq!(format!("{:?}", Some(owner)), format!("{via_sqlx:?}"));
+        assert_eq!(found.as_ref(), Some(&created[2]));
+        let (_, found) = inline
+            .token_owner_and_item(folded, "inlineselector", account.id + 1, created[2].id)
+            .expect("answered inline")
+            .expect("the token has an owner");
+        assert_eq!(found, None, "the item is found only under its owner");
+        let unknown = inline.token_owner_and_item(folded, "unknown", account.id, created[2].id);
+        assert!(matches!(unknown, Some(None)));
 
         let by_id = crate::store::sql::ACCOUNT_BY_ID;
         let found = inline.account(by_id, account.id).expect("answered inline");

@@ -300,6 +300,21 @@ pub trait Store: Send + Sync + 'static {
     /// The active user holding the token with this selector, with when it last changed
     /// something. Always on the primary.
     async fn token_owner(&self, selector: &str) -> StoreResult<Option<TokenOwner>>;
+    /// `token_owner` and `item`, in one round trip where the backend can: the read of one
+    /// item is most of the API's traffic. The item is read whoever the token names: the
+    /// caller verifies the token and authorizes before it uses the item. Both on the
+    /// primary (a store with a replica keeps the default, which does not fold).
+    async fn token_owner_and_item(
+        &self,
+        selector: &str,
+        owner_id: i64,
+        item_id: i64,
+    ) -> StoreResult<Option<(TokenOwner, Option<Item>)>> {
+        let Some(owner) = self.token_owner(selector).await? else {
+            return Ok(None);
+        };
+        Ok(Some((owner, self.item(owner_id, item_id).await?)))
+    }
     /// Replaces a user's token (rotation): the old one stops working at once.
     async fn set_token(
         &self,

@@ -31,9 +31,9 @@ use crate::domain::{
 use crate::idempotency::{Claim, Completion};
 use crate::store::dialect::Dialect;
 use crate::store::sql::{
-    ACCOUNT_BY_ID, ACTIVE_USER, DELETE_ITEM, INSERT_ITEM, ITEM_BY_ID, ITEM_COLUMNS, ListingValue,
-    RECORD_LAST_WRITE, TOKEN_OWNER, UPDATE_ITEM, account_columns, acquiring, db_span, items_sql,
-    items_values, retrying, sql,
+    ACCOUNT_BY_ID, ACTIVE_USER, CALLER, DELETE_ITEM, INSERT_ITEM, ITEM_BY_ID, ITEM_COLUMNS,
+    ListingValue, OWNER, OwnerColumns, RECORD_LAST_WRITE, TOKEN_OWNER, TOKEN_OWNER_AND_ITEM,
+    UPDATE_ITEM, account_columns, acquiring, db_span, items_sql, items_values, retrying, sql,
 };
 use crate::store::{
     AppliedMigration, Backend, Change, ConnectError, ConnectFailure, Deactivation, Erasure,
@@ -933,22 +933,48 @@ impl Store for SqlStore {
                 .bind(true)
                 .fetch_optional(&mut *self.conn().await?)
                 .await?;
-            let Some(row) = row else { return Ok(None) };
-            let Some(token_hash) = row.try_get::<Option<String>, _>("token_hash")? else {
-                return Ok(None);
-            };
-            Ok(Some(TokenOwner {
-                user_id: row.try_get("id")?,
-                is_admin: row.try_get("is_admin")?,
-                token_hash,
-                // MySQL widens the boolean of a UNION to an integer.
-                read_only: row
-                    .try_get::<bool, _>("read_only")
-                    .or_else(|_| row.try_get::<i64, _>("read_only").map(|n| n != 0))?,
-                last_write_at: row.try_get("last_write_at")?,
-            }))
+            match row {
+                Some(row) => Ok(token_owner(&row, &OWNER)?),
+                None => Ok(None),
+            }
         }
         .instrument(db_span(BACKEND, "token_owner"))
+        .await
+    }
+
+    async fn token_owner_and_item(
+        &self,
+        selector: &str,
+        owner_id: i64,
+        item_id: i64,
+    ) -> StoreResult<Option<(TokenOwner, Option<Item>)>> {
+        async {
+            let statement = sql!(Db, TOKEN_OWNER_AND_ITEM);
+            if let Some(found) = self.inline.as_ref().and_then(|inline| {
+                inline.token_owner_and_item(statement, selector, owner_id, item_id)
+            }) {
+                return Ok(found);
+            }
+            let row = sqlx::query(statement)
+                .bind(selector.to_owned())
+                .bind(true)
+                .bind(selector.to_owned())
+                .bind(true)
+                .bind(item_id)
+                .bind(owner_id)
+                .fetch_optional(&mut *self.conn().await?)
+                .await?;
+            let Some(row) = row else { return Ok(None) };
+            let Some(owner) = token_owner(&row, &CALLER)? else {
+                return Ok(None);
+            };
+            let item = match row.try_get::<Option<i64>, _>("id")? {
+                Some(_) => Some(Item::from_row(&row)?),
+                None => None,
+            };
+            Ok(Some((owner, item)))
+        }
+        .instrument(db_span(BACKEND, "token_owner_and_item"))
         .await
     }
 
@@ -1344,4 +1370,25 @@ impl Store for SqlStore {
             .instrument(db_span(BACKEND, "snapshot_into"))
             .await
     }
+}
+
+/// The token owner in `row`, under the names `columns` gives; `None` for a user without a
+/// token.
+fn token_owner(
+    row: &<Db as sqlx::Database>::Row,
+    columns: &OwnerColumns,
+) -> sqlx::Result<Option<TokenOwner>> {
+    let Some(token_hash) = row.try_get::<Option<String>, _>(columns.token_hash)? else {
+        return Ok(None);
+    };
+    Ok(Some(TokenOwner {
+        user_id: row.try_get(columns.id)?,
+        is_admin: row.try_get(columns.is_admin)?,
+        token_hash,
+        // MySQL widens the boolean of a UNION to an integer.
+        read_only: row
+            .try_get::<bool, _>(columns.read_only)
+            .or_else(|_| row.try_get::<i64, _>(columns.read_only).map(|n| n != 0))?,
+        last_write_at: row.try_get(columns.last_write_at)?,
+    }))
 }

@@ -34,6 +34,8 @@ async fn strict_confines_users_to_their_own(strict_app: TestApp) {
 
     let forbidden = [
         app.get(&own_path, &ta).await,
+        // No existence oracle: another user's missing item is refused the same way.
+        app.get(&format!("/users/{b}/items/999999"), &ta).await,
         app.patch(&own_path, &ta, json!({"done": true})).await,
         app.delete(&own_path, &ta).await,
         app.post(&format!("/users/{b}/items"), &ta, json!({"title": "for b"}))
@@ -60,6 +62,7 @@ async fn strict_confines_users_to_their_own(strict_app: TestApp) {
     app.get("/me/items", &ta).await.expect(200);
     app.get("/users", &admin).await.expect(200);
     app.get("/items", &admin).await.expect(200);
+    app.get(&own_path, &admin).await.expect(200);
     app.patch(&own_path, &admin, json!({"done": true}))
         .await
         .expect(200);
