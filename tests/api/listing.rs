@@ -131,10 +131,36 @@ async fn ties_are_broken_by_higher_id_and_pages_link_on(app: TestApp) {
 }
 
 async fn user_listing_needs_an_existing_user(app: TestApp) {
-    let (_, token) = app.signup("a@example.com").await;
+    let (a, token) = app.signup("a@example.com").await;
     let resp = app.get("/users/99999/items", &token).await;
     resp.expect(404);
     assert_eq!(resp.body, json!({"detail": "User not found"}));
+
+    // An active user's empty page is a page, whatever the filter left out.
+    let empty = app.get(&format!("/users/{a}/items"), &token).await;
+    empty.expect(200);
+    assert_eq!(empty.body, json!([]));
+    app.item(&token, a, "undone").await;
+    let none_done = app
+        .get(&format!("/users/{a}/items?done=true"), &token)
+        .await;
+    none_done.expect(200);
+    assert_eq!(none_done.body, json!([]));
+
+    // An inactive user who still owns items (deactivation hands them to an heir, but a
+    // database imported from the FastAPI app can hold such rows) has no listing.
+    let (idle, idle_token) = app.signup("idle@example.com").await;
+    app.item(&idle_token, idle, "left behind").await;
+    app.db
+        .exec(&format!(
+            "UPDATE users SET is_active = FALSE WHERE id = {idle}"
+        ))
+        .await;
+    let resp = app.get(&format!("/users/{idle}/items"), &token).await;
+    resp.expect(404);
+    assert_eq!(resp.body, json!({"detail": "User not found"}));
+    let all = app.get("/items", &token).await;
+    assert!(all.text.contains("left behind"), "{}", all.text);
 }
 
 /// The listing reads an index in order: no table scan, no sort. Asserted on the real query
