@@ -29,7 +29,7 @@ use time::macros::format_description;
 
 use crate::domain::{Account, Item, ItemFilter, TokenOwner};
 use crate::store::dialect::Dialect;
-use crate::store::sql::{CALLER, ListingValue, OWNER, OwnerColumns, items_values};
+use crate::store::sql::{ListingValue, items_values};
 
 /// The connections kept for reuse; more are opened while more threads read at once (at most
 /// one per thread, since a read never yields), and all of them are kept.
@@ -86,7 +86,7 @@ impl InlineReads {
             let mut statement = conn.prepare_cached(sql)?;
             let mut rows = statement.query((selector, true, selector, true))?;
             match rows.next()? {
-                Some(row) => token_owner(row, &OWNER),
+                Some(row) => token_owner(row),
                 None => Ok(None),
             }
         })
@@ -106,7 +106,7 @@ impl InlineReads {
             let Some(row) = rows.next()? else {
                 return Ok(None);
             };
-            let Some(owner) = token_owner(row, &CALLER)? else {
+            let Some(owner) = token_owner(row)? else {
                 return Ok(None);
             };
             // The caller's five columns come first (`TOKEN_OWNER_AND_ITEM`).
@@ -170,28 +170,28 @@ pub(super) fn open_file(path: &Path, busy_timeout: Duration) -> rusqlite::Result
     Ok(conn)
 }
 
-/// A row of `store::sql::ITEM_COLUMNS`, by position: looking each column up by name cost
-/// more than the query (a name search and a `strlen` per column and row, 14 % of a listing's
-/// profile).
-/// The token owner in `row`, under the names `columns` gives; `None` for a user without a
-/// token.
-fn token_owner(row: &Row<'_>, columns: &OwnerColumns) -> rusqlite::Result<Option<TokenOwner>> {
-    let Some(token_hash) = row.get::<_, Option<String>>(columns.token_hash)? else {
+/// The token owner of a `store::sql::TOKEN_OWNER` row (or the start of a
+/// `TOKEN_OWNER_AND_ITEM` one); `None` for a user without a token.
+fn token_owner(row: &Row<'_>) -> rusqlite::Result<Option<TokenOwner>> {
+    let Some(token_hash) = row.get::<_, Option<String>>("caller_token_hash")? else {
         return Ok(None);
     };
     Ok(Some(TokenOwner {
-        user_id: row.get(columns.id)?,
-        is_admin: row.get(columns.is_admin)?,
+        user_id: row.get("caller_id")?,
+        is_admin: row.get("caller_is_admin")?,
         token_hash,
-        read_only: row.get(columns.read_only)?,
+        read_only: row.get("caller_read_only")?,
         last_write_at: row
-            .get::<_, Option<String>>(columns.last_write_at)?
+            .get::<_, Option<String>>("caller_last_write_at")?
             .as_deref()
             .map(timestamp)
             .transpose()?,
     }))
 }
 
+/// A row of `store::sql::ITEM_COLUMNS`, by position: looking each column up by name cost
+/// more than the query (a name search and a `strlen` per column and row, 14 % of a listing's
+/// profile).
 pub(super) fn item(row: &Row<'_>) -> rusqlite::Result<Item> {
     item_from(row, 0)
 }

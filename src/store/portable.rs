@@ -31,9 +31,9 @@ use crate::domain::{
 use crate::idempotency::{Claim, Completion};
 use crate::store::dialect::Dialect;
 use crate::store::sql::{
-    ACCOUNT_BY_ID, ACTIVE_USER, CALLER, DELETE_ITEM, INSERT_ITEM, ITEM_BY_ID, ITEM_COLUMNS,
-    ListingValue, OWNER, OwnerColumns, RECORD_LAST_WRITE, TOKEN_OWNER, TOKEN_OWNER_AND_ITEM,
-    UPDATE_ITEM, account_columns, acquiring, db_span, items_sql, items_values, retrying, sql,
+    ACCOUNT_BY_ID, ACTIVE_USER, DELETE_ITEM, INSERT_ITEM, ITEM_BY_ID, ITEM_COLUMNS, ListingValue,
+    RECORD_LAST_WRITE, TOKEN_OWNER, TOKEN_OWNER_AND_ITEM, UPDATE_ITEM, account_columns, acquiring,
+    db_span, items_sql, items_values, retrying, sql,
 };
 use crate::store::{
     AppliedMigration, Backend, Change, ConnectError, ConnectFailure, Deactivation, Erasure,
@@ -926,15 +926,11 @@ impl Store for SqlStore {
             {
                 return Ok(found);
             }
-            let row = sqlx::query(statement)
-                .bind(selector.to_owned())
-                .bind(true)
-                .bind(selector.to_owned())
-                .bind(true)
+            let row = token_lookup(statement, selector)
                 .fetch_optional(&mut *self.conn().await?)
                 .await?;
             match row {
-                Some(row) => Ok(token_owner(&row, &OWNER)?),
+                Some(row) => Ok(token_owner(&row)?),
                 None => Ok(None),
             }
         }
@@ -955,17 +951,13 @@ impl Store for SqlStore {
             }) {
                 return Ok(found);
             }
-            let row = sqlx::query(statement)
-                .bind(selector.to_owned())
-                .bind(true)
-                .bind(selector.to_owned())
-                .bind(true)
+            let row = token_lookup(statement, selector)
                 .bind(item_id)
                 .bind(owner_id)
                 .fetch_optional(&mut *self.conn().await?)
                 .await?;
             let Some(row) = row else { return Ok(None) };
-            let Some(owner) = token_owner(&row, &CALLER)? else {
+            let Some(owner) = token_owner(&row)? else {
                 return Ok(None);
             };
             let item = match row.try_get::<Option<i64>, _>("id")? {
@@ -1372,23 +1364,30 @@ impl Store for SqlStore {
     }
 }
 
-/// The token owner in `row`, under the names `columns` gives; `None` for a user without a
-/// token.
-fn token_owner(
-    row: &<Db as sqlx::Database>::Row,
-    columns: &OwnerColumns,
-) -> sqlx::Result<Option<TokenOwner>> {
-    let Some(token_hash) = row.try_get::<Option<String>, _>(columns.token_hash)? else {
+/// `statement` (`TOKEN_OWNER` or `TOKEN_OWNER_AND_ITEM`) bound with the token lookup's
+/// values: the selector, `true`, the selector, `true`.
+fn token_lookup(statement: &'static str, selector: &str) -> Query {
+    sqlx::query(statement)
+        .bind(selector.to_owned())
+        .bind(true)
+        .bind(selector.to_owned())
+        .bind(true)
+}
+
+/// The token owner of a `TOKEN_OWNER` row (or the start of a `TOKEN_OWNER_AND_ITEM` one);
+/// `None` for a user without a token.
+fn token_owner(row: &<Db as sqlx::Database>::Row) -> sqlx::Result<Option<TokenOwner>> {
+    let Some(token_hash) = row.try_get::<Option<String>, _>("caller_token_hash")? else {
         return Ok(None);
     };
     Ok(Some(TokenOwner {
-        user_id: row.try_get(columns.id)?,
-        is_admin: row.try_get(columns.is_admin)?,
+        user_id: row.try_get("caller_id")?,
+        is_admin: row.try_get("caller_is_admin")?,
         token_hash,
         // MySQL widens the boolean of a UNION to an integer.
         read_only: row
-            .try_get::<bool, _>(columns.read_only)
-            .or_else(|_| row.try_get::<i64, _>(columns.read_only).map(|n| n != 0))?,
-        last_write_at: row.try_get(columns.last_write_at)?,
+            .try_get::<bool, _>("caller_read_only")
+            .or_else(|_| row.try_get::<i64, _>("caller_read_only").map(|n| n != 0))?,
+        last_write_at: row.try_get("caller_last_write_at")?,
     }))
 }

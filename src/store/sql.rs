@@ -116,11 +116,13 @@ pub(super) const ITEM_COLUMNS: &str = item_columns!();
 pub(crate) const ACCOUNT_BY_ID: &str =
     concat!("SELECT ", account_columns!(), " FROM users WHERE id = ?");
 
-/// The token lookup (a macro so that `concat!` can nest it).
+/// The token lookup (a macro so that `concat!` can nest it). Its columns are named for the
+/// caller, so that they keep their names beside an item's (`TOKEN_OWNER_AND_ITEM`).
 macro_rules! token_owner {
     () => {
-        "SELECT id, is_admin, token_hash, FALSE AS read_only, \
-         last_write_at FROM users WHERE token_selector = ? AND is_active = ? \
+        "SELECT id AS caller_id, is_admin AS caller_is_admin, token_hash AS caller_token_hash, \
+         FALSE AS caller_read_only, last_write_at AS caller_last_write_at \
+         FROM users WHERE token_selector = ? AND is_active = ? \
          UNION ALL SELECT u.id, u.is_admin, t.token_hash, t.read_only, u.last_write_at \
          FROM api_tokens t JOIN users u ON u.id = t.user_id \
          WHERE t.selector = ? AND u.is_active = ?"
@@ -131,41 +133,13 @@ macro_rules! token_owner {
 /// trip; bound with the selector, `true`, the selector, `true`.
 pub(super) const TOKEN_OWNER: &str = token_owner!();
 
-/// The names a token owner's columns have in a statement's rows.
-pub(super) struct OwnerColumns {
-    pub id: &'static str,
-    pub is_admin: &'static str,
-    pub token_hash: &'static str,
-    pub read_only: &'static str,
-    pub last_write_at: &'static str,
-}
-
-/// `TOKEN_OWNER`'s.
-pub(super) const OWNER: OwnerColumns = OwnerColumns {
-    id: "id",
-    is_admin: "is_admin",
-    token_hash: "token_hash",
-    read_only: "read_only",
-    last_write_at: "last_write_at",
-};
-
-/// `TOKEN_OWNER_AND_ITEM`'s (the item's are `Item`'s own).
-pub(super) const CALLER: OwnerColumns = OwnerColumns {
-    id: "caller_id",
-    is_admin: "caller_is_admin",
-    token_hash: "caller_token_hash",
-    read_only: "caller_read_only",
-    last_write_at: "caller_last_write_at",
-};
-
 /// The token lookup and one item in one round trip: a row per token owner (none for an
-/// unknown token), with the item's columns, NULL when the item does not exist. Bound as
-/// `TOKEN_OWNER`, then with the item's id and its owner's. The item is read whoever the
-/// token names: the caller verifies the token and authorizes before it uses the item.
+/// unknown token), its five columns first, then the item's, NULL when the item does not
+/// exist. Bound as `TOKEN_OWNER`, then with the item's id and its owner's. The item is read
+/// whoever the token names: the caller verifies the token and authorizes before it uses it.
 pub(super) const TOKEN_OWNER_AND_ITEM: &str = concat!(
-    "SELECT o.id AS caller_id, o.is_admin AS caller_is_admin, o.token_hash AS caller_token_hash, \
-     o.read_only AS caller_read_only, o.last_write_at AS caller_last_write_at, \
-     i.id, i.title, i.description, i.owner_id, i.created_at, i.done, i.version FROM (",
+    "SELECT o.*, i.id, i.title, i.description, i.owner_id, i.created_at, i.done, i.version \
+     FROM (",
     token_owner!(),
     ") o LEFT JOIN items i ON i.id = ? AND i.owner_id = ?"
 );
